@@ -1,0 +1,108 @@
+// Package app is the service layer shared by the web UI, the JSON API and
+// the CLI: it turns what a person asks for into store calls, hashing
+// passwords, generating them and applying the panel's rules, so that the
+// three front ends cannot drift apart.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"kontor/internal/auth"
+	"kontor/internal/panel"
+	"kontor/internal/store"
+)
+
+// App holds what the services need. Build it in main; nothing is global.
+type App struct {
+	Store  *store.Store
+	Hasher auth.Params
+	Now    func() time.Time
+	Log    *slog.Logger
+	// Throttle tunes login throttling.
+	Throttle Throttle
+	// SessionTTL is how long a session lives without a new login.
+	SessionTTL time.Duration
+}
+
+// Throttle is the login throttling policy: after Max failures within
+// Window, the account (or, with MaxPerIP, the address) is locked for Lock.
+type Throttle struct {
+	Max      int
+	MaxPerIP int
+	Window   time.Duration
+	Lock     time.Duration
+}
+
+// New returns an App with production defaults.
+func New(st *store.Store, log *slog.Logger) *App {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &App{
+		Store:      st,
+		Hasher:     auth.DefaultParams(),
+		Now:        time.Now,
+		Log:        log,
+		Throttle:   Throttle{Max: 5, MaxPerIP: 20, Window: 15 * time.Minute, Lock: 15 * time.Minute},
+		SessionTTL: 12 * time.Hour,
+	}
+}
+
+// Settings are the admin's server settings (ROLE-5).
+type Settings struct {
+	Password     panel.PasswordPolicy
+	PanelURL     string
+	ServerName   string
+	ClassicSkins bool
+}
+
+// Settings returns the server settings with defaults filled in.
+func (a *App) Settings(ctx context.Context) (Settings, error) {
+	m, err := a.Store.Settings(ctx)
+	if err != nil {
+		return Settings{}, err
+	}
+	s := Settings{Password: panel.DefaultPasswordPolicy(), PanelURL: m["panel_url"], ServerName: m["server_name"]}
+	if v, err := strconv.Atoi(m["password_min"]); err == nil {
+		s.Password.Min = v
+	}
+	if v, err := strconv.Atoi(m["password_max"]); err == nil {
+		s.Password.Max = v
+	}
+	s.ClassicSkins = m["classic_skins"] == "1"
+	return s, nil
+}
+
+// SaveSettings validates and stores the server settings (admin only).
+func (a *App) SaveSettings(ctx context.Context, actor panel.Actor, s Settings) error {
+	if err := s.Password.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if s.PanelURL, err = panel.CleanText("panel_url", s.PanelURL, false); err != nil {
+		return err
+	}
+	if s.ServerName, err = panel.CleanText("server_name", s.ServerName, false); err != nil {
+		return err
+	}
+	classic := "0"
+	if s.ClassicSkins {
+		classic = "1"
+	}
+	return a.Store.SetSettings(ctx, actor, map[string]string{
+		"password_min": strconv.Itoa(s.Password.Min), "password_max": strconv.Itoa(s.Password.Max),
+		"panel_url": s.PanelURL, "server_name": s.ServerName, "classic_skins": classic,
+	})
+}
+
+// hash hashes a password, as an internal error on failure.
+func (a *App) hash(pw string) (string, error) {
+	h, err := a.Hasher.Hash(pw)
+	if err != nil {
+		return "", panel.Internal(err)
+	}
+	return h, nil
+}

@@ -1,0 +1,452 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"kontor/internal/panel"
+)
+
+// NewUser is a user as the reseller's wizard (or the CLI) submits it.
+type NewUser struct {
+	ResellerID   int64
+	PasswordHash string
+	Language     string
+	Design       string
+	Profile      panel.Profile
+	Limits       panel.Limits
+	Services     panel.ServiceSet
+	Domains      []NewDomain
+}
+
+// NewDomain is a domain to add; Name must already be normalized.
+type NewDomain struct {
+	Name string
+	DNS  bool
+	DNR  bool
+}
+
+// CreateResult tells what CreateUser did beyond creating the user.
+type CreateResult struct {
+	User panel.User
+	// Over lists resources where the grant passed a reseller maximum: it
+	// was allowed, and the overview highlights it (LIM-3).
+	Over []panel.Resource
+}
+
+// CreateUser adds the next webN for a reseller. The reseller's row is
+// locked for the whole check-and-insert, so hard limits hold under any
+// number of concurrent requests (LIM-3).
+func (s *Store) CreateUser(ctx context.Context, actor panel.Actor, nu NewUser) (CreateResult, error) {
+	var res CreateResult
+	if !(actor.IsAdmin() || actor.Role == panel.RoleReseller && actor.ID == nu.ResellerID && actor.ActingID == 0) {
+		return res, panel.NotFound("reseller")
+	}
+	if nu.Language != "" && !panel.ValidLanguage(nu.Language) {
+		return res, panel.Invalid("language", "err.language")
+	}
+	if nu.Design != "" && !panel.ValidDesign(nu.Design) {
+		return res, panel.Invalid("design", "err.design")
+	}
+	if err := nu.Limits.Validate(); err != nil {
+		return res, err
+	}
+	if err := nu.Services.Validate(); err != nil {
+		return res, err
+	}
+	prof, err := nu.Profile.Clean(false)
+	if err != nil {
+		return res, err
+	}
+	seen := map[string]bool{}
+	for i, d := range nu.Domains {
+		name, err := panel.NormalizeDomain(fmt.Sprintf("domains.%d", i), d.Name)
+		if err != nil {
+			return res, err
+		}
+		if seen[name] {
+			return res, panel.Conflict(fmt.Sprintf("domains.%d", i), "err.domain.taken", name)
+		}
+		seen[name] = true
+		nu.Domains[i].Name = name
+	}
+	var id int64
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var rstatus, rlang, rdesign, rlogin string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT login, status, language, design FROM accounts WHERE id = ? AND role = 'reseller'`+s.forUpdate()),
+			nu.ResellerID).Scan(&rlogin, &rstatus, &rlang, &rdesign)
+		if errors.Is(err, sql.ErrNoRows) {
+			return panel.NotFound("reseller")
+		}
+		if err != nil {
+			return panel.Internal(fmt.Errorf("lock reseller: %w", err))
+		}
+		limits, err := s.resellerLimits(ctx, tx, nu.ResellerID)
+		if err != nil {
+			return err
+		}
+		allowed, err := s.services(ctx, tx, nu.ResellerID)
+		if err != nil {
+			return err
+		}
+		if err := panel.CheckServices(allowed, nu.Services); err != nil {
+			return err
+		}
+		users, err := s.countUsers(ctx, tx, nu.ResellerID)
+		if err != nil {
+			return err
+		}
+		over, err := panel.CheckGrant(panel.ResUsers, limits[panel.ResUsers], panel.Allocation{Sum: users}, 1)
+		if err != nil {
+			return err
+		}
+		res.Over = nil
+		if over {
+			res.Over = append(res.Over, panel.ResUsers)
+		}
+		alloc, err := s.allocations(ctx, tx, nu.ResellerID)
+		if err != nil {
+			return err
+		}
+		for _, r := range panel.Resources() {
+			over, err := panel.CheckGrant(r, limits[r], alloc[r], nu.Limits[r])
+			if err != nil {
+				return err
+			}
+			if over {
+				res.Over = append(res.Over, r)
+			}
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'user' RETURNING value`).Scan(&n); err != nil {
+			return panel.Internal(fmt.Errorf("user counter: %w", err))
+		}
+		lang, design := nu.Language, nu.Design
+		if lang == "" {
+			lang = rlang // GEN-3: the reseller's choice is the default
+		}
+		if design == "" {
+			design = rdesign
+		}
+		login := panel.UserLogin(n)
+		id, err = s.insertAccount(ctx, tx, accountRow{login: login, role: panel.RoleUser, parentID: nu.ResellerID,
+			hash: nu.PasswordHash, language: lang, design: design, number: n, profile: prof})
+		if err != nil {
+			return err
+		}
+		if err := s.putUserLimits(ctx, tx, id, nu.Limits); err != nil {
+			return err
+		}
+		if err := s.putServices(ctx, tx, id, nu.Services); err != nil {
+			return err
+		}
+		for i, d := range nu.Domains {
+			if err := s.insertDomain(ctx, tx, id, fmt.Sprintf("domains.%d", i), d); err != nil {
+				return err
+			}
+		}
+		if err := s.journal(ctx, tx, id, login, "create"); err != nil {
+			return err
+		}
+		return s.addMessage(ctx, tx, nu.ResellerID, panel.MsgNotice, login, "msg.user.created")
+	})
+	if err != nil {
+		return res, err
+	}
+	res.User, err = s.User(ctx, actor, id)
+	return res, err
+}
+
+func (s *Store) putUserLimits(ctx context.Context, tx *sql.Tx, id int64, l panel.Limits) error {
+	for _, r := range panel.Resources() {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO user_limits (account_id, resource, value) VALUES (?, ?, ?)
+			ON CONFLICT (account_id, resource) DO UPDATE SET value = excluded.value`), id, string(r), l[r])
+		if err != nil {
+			return panel.Internal(fmt.Errorf("user limit %s: %w", r, err))
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertDomain(ctx context.Context, tx *sql.Tx, userID int64, field string, d NewDomain) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO domains (user_id, name, display, dns, dnr, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		userID, d.Name, strings.ToLower(panel.DisplayDomain(d.Name)), b2i(d.DNS), b2i(d.DNR), s.now().Unix())
+	if isUnique(err) {
+		return panel.Conflict(field, "err.domain.taken", d.Name)
+	}
+	if err != nil {
+		return panel.Internal(fmt.Errorf("insert domain %s: %w", d.Name, err))
+	}
+	return nil
+}
+
+// User returns a user in the actor's subtree with limits, services and domains.
+func (s *Store) User(ctx context.Context, actor panel.Actor, id int64) (panel.User, error) {
+	var u panel.User
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		role, _, err := s.visible(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if role != panel.RoleUser {
+			return panel.NotFound("user")
+		}
+		var created int64
+		var isDefault int
+		var show string
+		p := &u.Profile
+		err = tx.QueryRowContext(ctx, s.q(`SELECT a.id, a.login, a.role, a.parent_id, a.status, a.language, a.design, a.created_at,
+			a.number, a.is_default, r.login, a.name, a.company, a.street, a.zip, a.city, a.country, a.email, a.phone,
+			a.custom1, a.custom2, a.custom3, a.show_fields
+			FROM accounts a JOIN accounts r ON r.id = a.parent_id WHERE a.id = ?`), id).Scan(
+			&u.ID, &u.Login, &u.Role, &u.ParentID, &u.Status, &u.Language, &u.Design, &created,
+			&u.Number, &isDefault, &u.ResellerLogin, &p.Name, &p.Company, &p.Street, &p.Zip, &p.City, &p.Country,
+			&p.Email, &p.Phone, &p.Custom[0], &p.Custom[1], &p.Custom[2], &show)
+		if err != nil {
+			return panel.Internal(fmt.Errorf("user %d: %w", id, err))
+		}
+		u.IsDefault = isDefault == 1
+		if show != "" {
+			p.Show = strings.Split(show, ",")
+		}
+		u.Limits = panel.Limits{}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT resource, value FROM user_limits WHERE account_id = ?`), id)
+		if err != nil {
+			return panel.Internal(err)
+		}
+		for rows.Next() {
+			var r string
+			var v int64
+			if err := rows.Scan(&r, &v); err != nil {
+				rows.Close()
+				return panel.Internal(err)
+			}
+			u.Limits[panel.Resource(r)] = v
+		}
+		rows.Close()
+		if u.Services, err = s.services(ctx, tx, id); err != nil {
+			return err
+		}
+		u.Domains, err = s.domains(ctx, tx, id)
+		return err
+	})
+	return u, err
+}
+
+// UserByLogin finds a user in the actor's subtree by login.
+func (s *Store) UserByLogin(ctx context.Context, actor panel.Actor, login string) (panel.User, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM accounts WHERE login = ? AND role = 'user'`), login).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return panel.User{}, panel.NotFound("user")
+	}
+	if err != nil {
+		return panel.User{}, panel.Internal(err)
+	}
+	return s.User(ctx, actor, id)
+}
+
+func (s *Store) domains(ctx context.Context, q queryer, userID int64) ([]panel.Domain, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT id, user_id, name, dns, dnr, COALESCE(ip_id, 0) FROM domains WHERE user_id = ? ORDER BY name`), userID)
+	if err != nil {
+		return nil, panel.Internal(err)
+	}
+	defer rows.Close()
+	var out []panel.Domain
+	for rows.Next() {
+		var d panel.Domain
+		var dns, dnr int
+		if err := rows.Scan(&d.ID, &d.UserID, &d.Name, &dns, &dnr, &d.IPID); err != nil {
+			return nil, panel.Internal(err)
+		}
+		d.DNS, d.DNR = dns == 1, dnr == 1
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// UserFilter selects a page of a reseller's users.
+type UserFilter struct {
+	ResellerID int64  // required unless the actor is a reseller (then its own)
+	Search     string // login, name or domain contains this
+	Offset     int
+	Limit      int
+}
+
+// UserRow is a line of the user list.
+type UserRow struct {
+	ID        int64
+	Login     string
+	Name      string
+	Email     string
+	Status    panel.Status
+	IsDefault bool
+	Domains   []string // punycode
+}
+
+// Users returns one page of a reseller's users, searched and counted in
+// SQL, with the domains of just that page.
+func (s *Store) Users(ctx context.Context, actor panel.Actor, f UserFilter) ([]UserRow, int, error) {
+	switch actor.Role {
+	case panel.RoleReseller:
+		if actor.ActingID != 0 {
+			return nil, 0, panel.Forbidden("", "err.forbidden")
+		}
+		if f.ResellerID == 0 {
+			f.ResellerID = actor.ID
+		}
+		if f.ResellerID != actor.ID {
+			return nil, 0, panel.NotFound("reseller")
+		}
+	case panel.RoleAdmin:
+	default:
+		return nil, 0, panel.Forbidden("", "err.forbidden")
+	}
+	if f.Limit <= 0 || f.Limit > 100 {
+		f.Limit = 25
+	}
+	if f.Offset < 0 {
+		f.Offset = 0
+	}
+	where := `a.role = 'user'`
+	var args []any
+	if f.ResellerID != 0 {
+		where += ` AND a.parent_id = ?`
+		args = append(args, f.ResellerID)
+	}
+	if t := strings.TrimSpace(f.Search); t != "" {
+		if len(t) > panel.MaxTextLen {
+			return nil, 0, panel.Invalid("q", "err.text.long", panel.MaxTextLen)
+		}
+		p := likePattern(t)
+		where += ` AND (a.login LIKE ? ESCAPE '!' OR lower(a.name) LIKE ? ESCAPE '!' OR lower(a.email) LIKE ? ESCAPE '!'
+			OR EXISTS (SELECT 1 FROM domains d WHERE d.user_id = a.id AND (d.name LIKE ? ESCAPE '!' OR d.display LIKE ? ESCAPE '!')))`
+		args = append(args, p, p, p, p, p)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts a WHERE `+where), args...).Scan(&total); err != nil {
+		return nil, 0, panel.Internal(fmt.Errorf("count users: %w", err))
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.login, a.name, a.email, a.status, a.is_default FROM accounts a
+		WHERE `+where+` ORDER BY a.is_default DESC, a.number, a.id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, panel.Internal(fmt.Errorf("list users: %w", err))
+	}
+	var out []UserRow
+	byID := map[int64]int{}
+	for rows.Next() {
+		var r UserRow
+		var st string
+		var def int
+		if err := rows.Scan(&r.ID, &r.Login, &r.Name, &r.Email, &st, &def); err != nil {
+			rows.Close()
+			return nil, 0, panel.Internal(err)
+		}
+		r.Status, r.IsDefault = panel.Status(st), def == 1
+		byID[r.ID] = len(out)
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, panel.Internal(err)
+	}
+	if len(out) > 0 {
+		ids := make([]any, 0, len(out))
+		for _, r := range out {
+			ids = append(ids, r.ID)
+		}
+		drows, err := s.db.QueryContext(ctx, s.q(`SELECT user_id, name FROM domains WHERE user_id IN (`+placeholders(len(ids))+`) ORDER BY name`), ids...)
+		if err != nil {
+			return nil, 0, panel.Internal(err)
+		}
+		defer drows.Close()
+		for drows.Next() {
+			var uid int64
+			var name string
+			if err := drows.Scan(&uid, &name); err != nil {
+				return nil, 0, panel.Internal(err)
+			}
+			out[byID[uid]].Domains = append(out[byID[uid]].Domains, name)
+		}
+	}
+	return out, total, nil
+}
+
+// AddDomain adds a domain to a user in the actor's subtree.
+func (s *Store) AddDomain(ctx context.Context, actor panel.Actor, userID int64, d NewDomain) (panel.Domain, error) {
+	name, err := panel.NormalizeDomain("domain", d.Name)
+	if err != nil {
+		return panel.Domain{}, err
+	}
+	d.Name = name
+	if actor.Role == panel.RoleUser {
+		return panel.Domain{}, panel.Forbidden("domain", "err.forbidden")
+	}
+	var out panel.Domain
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		role, parent, err := s.visible(ctx, tx, actor, userID)
+		if err != nil {
+			return err
+		}
+		if role != panel.RoleUser {
+			return panel.NotFound("user")
+		}
+		if err := s.insertDomain(ctx, tx, userID, "domain", d); err != nil {
+			return err
+		}
+		var login string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT login FROM accounts WHERE id = ?`), userID).Scan(&login); err != nil {
+			return panel.Internal(err)
+		}
+		if err := s.journal(ctx, tx, userID, login, "domain"); err != nil {
+			return err
+		}
+		if err := s.addMessage(ctx, tx, parent, panel.MsgNotice, login, "msg.domain.created", name); err != nil {
+			return err
+		}
+		ds, err := s.domains(ctx, tx, userID)
+		for _, x := range ds {
+			if x.Name == name {
+				out = x
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// DeleteDomain removes a domain of a user in the actor's subtree.
+func (s *Store) DeleteDomain(ctx context.Context, actor panel.Actor, domainID int64) error {
+	if actor.Role == panel.RoleUser {
+		return panel.Forbidden("domain", "err.forbidden")
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var userID int64
+		var name string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT user_id, name FROM domains WHERE id = ?`), domainID).Scan(&userID, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return panel.NotFound("domain")
+		}
+		if err != nil {
+			return panel.Internal(err)
+		}
+		_, parent, err := s.visible(ctx, tx, actor, userID)
+		if err != nil {
+			return panel.NotFound("domain")
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM domains WHERE id = ?`), domainID); err != nil {
+			return panel.Internal(err)
+		}
+		var login string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT login FROM accounts WHERE id = ?`), userID).Scan(&login); err != nil {
+			return panel.Internal(err)
+		}
+		if err := s.journal(ctx, tx, userID, login, "domain"); err != nil {
+			return err
+		}
+		return s.addMessage(ctx, tx, parent, panel.MsgNotice, login, "msg.domain.deleted", name)
+	})
+}
