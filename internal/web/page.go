@@ -14,20 +14,20 @@ import (
 // Page is the data every template gets. Templates call its methods for
 // texts ({{.T "key"}}), form values and field errors.
 type Page struct {
-	s       *Server
-	Lang    string
-	Title   string // catalogue key
-	Actor   panel.Actor
-	Account panel.Account
+	s        *Server
+	Lang     string
+	Title    string // catalogue key
+	Actor    panel.Actor
+	Account  panel.Account
 	LoggedIn bool
-	CSRF    string
-	Menu    string // active menu slug
-	Design  string
-	Notice  string // catalogue key of a success note
-	Errors  map[string]string
-	Form    url.Values
-	Data    any
-	Path    string
+	CSRF     string
+	Menu     string // active menu slug
+	Design   string
+	Notice   string // catalogue key of a success note
+	Errors   map[string]string
+	Form     url.Values
+	Data     any
+	Path     string
 }
 
 func (s *Server) newPage(r *http.Request) *Page {

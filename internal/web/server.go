@@ -55,7 +55,7 @@ type Server struct {
 // with every role (ROLE-4).
 type Route struct {
 	Method  string
-	Pattern string // as given to ServeMux, e.g. "/reseller/users/{id}"
+	Pattern string     // as given to ServeMux, e.g. "/reseller/users/{id}"
 	Role    panel.Role // "" on an API route: any logged-in role
 	API     bool       // JSON API: bearer token instead of cookie + CSRF
 }
