@@ -105,7 +105,7 @@ func decode(r *http.Request, v any) error {
 		}
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {
-			return panel.Invalid(ute.Field, "err.body.type", ute.Field)
+			return panel.Invalid(ute.Field, "err.body.type", ute.Field, ute.Type.String())
 		}
 		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return panel.Invalid(strings.Trim(f, `"`), "err.body.unknown", strings.Trim(f, `"`))

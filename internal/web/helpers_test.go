@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -166,5 +167,7 @@ var tagRe = regexp.MustCompile(`<[^>]*>`)
 // text is the visible text of a page, whitespace folded, for assertions
 // about what a person reads.
 func text(html string) string {
-	return strings.Join(strings.Fields(tagRe.ReplaceAllString(html, " ")), " ")
+	return strings.ReplaceAll(strings.Join(strings.Fields(tagRe.ReplaceAllString(html, " ")), " "), " )", ")")
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -78,11 +78,13 @@ func (p *Page) Checked(field string) bool { return p.Form.Get(field) != "" }
 // FormError records err against its field (or the form as a whole).
 func (p *Page) FormError(err error) {
 	pe := panel.AsError(err)
-	field := pe.Field
-	if field == "" {
-		field = "_form"
+	msg := p.s.cat.Error(p.Lang, err)
+	if pe.Field != "" {
+		p.Errors[pe.Field] = msg
 	}
-	p.Errors[field] = p.s.cat.Error(p.Lang, err)
+	// The summary at the top always shows the message, so an error on a
+	// field the form renders without its own slot is never lost.
+	p.Errors["_form"] = msg
 }
 
 // Nav is the menu of the actor's role.
