@@ -302,6 +302,11 @@ func (s *Store) DeleteAccount(ctx context.Context, actor panel.Actor, id int64) 
 				return err
 			}
 		}
+		if role == panel.RoleUser {
+			if err := s.forgetUser(ctx, tx, id, parent); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM accounts WHERE id = ?`), id); err != nil {
 			return panel.Internal(fmt.Errorf("delete %s: %w", login, err))
 		}

@@ -295,7 +295,7 @@ func (s *Store) SetResellerServices(ctx context.Context, actor panel.Actor, id i
 
 // Usage returns the LIM-3 table of a reseller: for each resource the
 // measured or counted use, the allocation to its users and the reseller's
-// limit. It aggregates in SQL; no user is loaded.
+// limit. It reads the reseller's running totals; no user is loaded.
 func (s *Store) Usage(ctx context.Context, actor panel.Actor, resellerID int64) ([]panel.UsageRow, error) {
 	if !(actor.IsAdmin() || actor.Role == panel.RoleReseller && actor.ID == resellerID) {
 		return nil, panel.NotFound("reseller")
@@ -313,26 +313,10 @@ func (s *Store) Usage(ctx context.Context, actor panel.Actor, resellerID int64) 
 		if err != nil {
 			return err
 		}
-		alloc, err := s.allocations(ctx, tx, resellerID)
+		alloc, used, err := s.totals(ctx, tx, resellerID)
 		if err != nil {
 			return err
 		}
-		used := map[panel.Resource]int64{}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT u.resource, SUM(u.used) FROM usage u JOIN accounts a ON a.id = u.account_id
-			WHERE a.parent_id = ? GROUP BY u.resource`), resellerID)
-		if err != nil {
-			return panel.Internal(err)
-		}
-		for rows.Next() {
-			var r string
-			var v int64
-			if err := rows.Scan(&r, &v); err != nil {
-				rows.Close()
-				return panel.Internal(err)
-			}
-			used[panel.Resource(r)] = v
-		}
-		rows.Close()
 		users, err := s.countUsers(ctx, tx, resellerID)
 		if err != nil {
 			return err
@@ -345,29 +329,6 @@ func (s *Store) Usage(ctx context.Context, actor panel.Actor, resellerID int64) 
 		return nil
 	})
 	return out, err
-}
-
-// allocations sums the limits a reseller has handed out, per resource.
-func (s *Store) allocations(ctx context.Context, tx *sql.Tx, resellerID int64) (map[panel.Resource]panel.Allocation, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT l.resource, SUM(CASE WHEN l.value > 0 THEN l.value ELSE 0 END),
-		MAX(CASE WHEN l.value = -1 THEN 1 ELSE 0 END)
-		FROM user_limits l JOIN accounts a ON a.id = l.account_id WHERE a.parent_id = ? GROUP BY l.resource`), resellerID)
-	if err != nil {
-		return nil, panel.Internal(fmt.Errorf("allocations: %w", err))
-	}
-	defer rows.Close()
-	out := map[panel.Resource]panel.Allocation{}
-	for rows.Next() {
-		var r string
-		var a panel.Allocation
-		var unl int
-		if err := rows.Scan(&r, &a.Sum, &unl); err != nil {
-			return nil, panel.Internal(err)
-		}
-		a.Unlimited = unl == 1
-		out[panel.Resource(r)] = a
-	}
-	return out, rows.Err()
 }
 
 func (s *Store) countUsers(ctx context.Context, tx *sql.Tx, resellerID int64) (int64, error) {

@@ -517,3 +517,59 @@ func TestMessages(t *testing.T) {
 		}
 	})
 }
+
+// TestTotalsStayInStep checks the running reseller totals against a
+// recomputation from the users' own rows after creations, a batch, usage
+// updates and deletions.
+func TestTotalsStayInStep(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		_, a := reseller(t, s, panel.ResellerLimits{panel.ResUsers: {Value: 100, Mode: panel.ModeMaximum},
+			panel.ResStorage: {Value: 1000, Mode: panel.ModeMaximum, AllowUnlimited: true}, panel.ResPOP3: {Value: 50, Mode: panel.ModeMaximum}}, nil)
+		var ids []int64
+		for i, l := range []panel.Limits{{panel.ResStorage: 100, panel.ResPOP3: 3}, {panel.ResStorage: -1}, {panel.ResPOP3: 7}} {
+			res, err := s.CreateUser(ctx, a, NewUser{ResellerID: a.ID, PasswordHash: "h", Limits: l})
+			if err != nil {
+				t.Fatal(i, err)
+			}
+			ids = append(ids, res.User.ID)
+		}
+		batch := []NewUser{{ResellerID: a.ID, PasswordHash: "h", Limits: panel.Limits{panel.ResStorage: 5}}, {ResellerID: a.ID, PasswordHash: "h", Limits: panel.Limits{panel.ResStorage: 6}}}
+		if _, err := s.CreateUsers(ctx, a, a.ID, batch); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			if err := s.SetUsage(ctx, id, panel.ResStorage, int64(10*(i+1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SetUsage(ctx, ids[0], panel.ResStorage, 15); err != nil { // measured again: replaces
+			t.Fatal(err)
+		}
+		if err := s.DeleteAccount(ctx, a, ids[1]); err != nil { // the unlimited one
+			t.Fatal(err)
+		}
+		before, err := s.Usage(ctx, a, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[panel.Resource]panel.UsageRow{}
+		for _, r := range before {
+			by[r.Resource] = r
+		}
+		if st := by[panel.ResStorage]; st.Allocated != (panel.Allocation{Sum: 111}) || st.Used != 45 {
+			t.Fatalf("storage totals %+v, want 111 allocated, 45 used", st)
+		}
+		if p := by[panel.ResPOP3]; p.Allocated.Sum != 10 {
+			t.Fatalf("pop3 totals %+v", p)
+		}
+		if err := s.RecomputeTotals(ctx); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := s.Usage(ctx, a, a.ID)
+		if fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Fatalf("running totals drifted:\n%v\n%v", before, after)
+		}
+		wantKind(t, s.SetUsage(ctx, 999999, panel.ResStorage, 1), panel.KindNotFound, "")
+	})
+}

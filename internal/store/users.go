@@ -41,123 +41,171 @@ type CreateResult struct {
 // locked for the whole check-and-insert, so hard limits hold under any
 // number of concurrent requests (LIM-3).
 func (s *Store) CreateUser(ctx context.Context, actor panel.Actor, nu NewUser) (CreateResult, error) {
-	var res CreateResult
-	if !(actor.IsAdmin() || actor.Role == panel.RoleReseller && actor.ID == nu.ResellerID && actor.ActingID == 0) {
-		return res, panel.NotFound("reseller")
-	}
-	if nu.Language != "" && !panel.ValidLanguage(nu.Language) {
-		return res, panel.Invalid("language", "err.language")
-	}
-	if nu.Design != "" && !panel.ValidDesign(nu.Design) {
-		return res, panel.Invalid("design", "err.design")
-	}
-	if err := nu.Limits.Validate(); err != nil {
-		return res, err
-	}
-	if err := nu.Services.Validate(); err != nil {
-		return res, err
-	}
-	prof, err := nu.Profile.Clean(false)
+	res, err := s.CreateUsers(ctx, actor, nu.ResellerID, []NewUser{nu})
 	if err != nil {
-		return res, err
+		return CreateResult{}, err
 	}
+	return res[0], nil
+}
+
+// CreateUsers adds several users of one reseller in one transaction (an
+// import from another panel, or the demo): all or none, with the limits
+// checked as if they were created one after the other.
+func (s *Store) CreateUsers(ctx context.Context, actor panel.Actor, resellerID int64, batch []NewUser) ([]CreateResult, error) {
+	if !(actor.IsAdmin() || actor.Role == panel.RoleReseller && actor.ID == resellerID && actor.ActingID == 0) {
+		return nil, panel.NotFound("reseller")
+	}
+	profiles := make([]panel.Profile, len(batch))
 	seen := map[string]bool{}
-	for i, d := range nu.Domains {
-		name, err := panel.NormalizeDomain(fmt.Sprintf("domains.%d", i), d.Name)
-		if err != nil {
-			return res, err
+	for i := range batch {
+		nu := &batch[i]
+		if nu.ResellerID != resellerID {
+			return nil, panel.NotFound("reseller")
 		}
-		if seen[name] {
-			return res, panel.Conflict(fmt.Sprintf("domains.%d", i), "err.domain.taken", name)
+		if nu.Language != "" && !panel.ValidLanguage(nu.Language) {
+			return nil, panel.Invalid("language", "err.language")
 		}
-		seen[name] = true
-		nu.Domains[i].Name = name
+		if nu.Design != "" && !panel.ValidDesign(nu.Design) {
+			return nil, panel.Invalid("design", "err.design")
+		}
+		if err := nu.Limits.Validate(); err != nil {
+			return nil, err
+		}
+		if err := nu.Services.Validate(); err != nil {
+			return nil, err
+		}
+		var err error
+		if profiles[i], err = nu.Profile.Clean(false); err != nil {
+			return nil, err
+		}
+		doms := make([]NewDomain, len(nu.Domains))
+		for j, d := range nu.Domains {
+			field := fmt.Sprintf("domains.%d", j)
+			name, err := panel.NormalizeDomain(field, d.Name)
+			if err != nil {
+				return nil, err
+			}
+			if seen[name] {
+				return nil, panel.Conflict(field, "err.domain.taken", name)
+			}
+			seen[name] = true
+			d.Name = name
+			doms[j] = d
+		}
+		nu.Domains = doms
 	}
-	var id int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var rstatus, rlang, rdesign, rlogin string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT login, status, language, design FROM accounts WHERE id = ? AND role = 'reseller'`+s.forUpdate()),
-			nu.ResellerID).Scan(&rlogin, &rstatus, &rlang, &rdesign)
+	ids := make([]int64, len(batch))
+	overs := make([][]panel.Resource, len(batch))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var rlang, rdesign string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT language, design FROM accounts WHERE id = ? AND role = 'reseller'`+s.forUpdate()),
+			resellerID).Scan(&rlang, &rdesign)
 		if errors.Is(err, sql.ErrNoRows) {
 			return panel.NotFound("reseller")
 		}
 		if err != nil {
 			return panel.Internal(fmt.Errorf("lock reseller: %w", err))
 		}
-		limits, err := s.resellerLimits(ctx, tx, nu.ResellerID)
+		limits, err := s.resellerLimits(ctx, tx, resellerID)
 		if err != nil {
 			return err
 		}
-		allowed, err := s.services(ctx, tx, nu.ResellerID)
+		allowed, err := s.services(ctx, tx, resellerID)
 		if err != nil {
 			return err
 		}
-		if err := panel.CheckServices(allowed, nu.Services); err != nil {
-			return err
-		}
-		users, err := s.countUsers(ctx, tx, nu.ResellerID)
+		users, err := s.countUsers(ctx, tx, resellerID)
 		if err != nil {
 			return err
 		}
-		over, err := panel.CheckGrant(panel.ResUsers, limits[panel.ResUsers], panel.Allocation{Sum: users}, 1)
+		alloc, _, err := s.totals(ctx, tx, resellerID)
 		if err != nil {
 			return err
 		}
-		res.Over = nil
-		if over {
-			res.Over = append(res.Over, panel.ResUsers)
-		}
-		alloc, err := s.allocations(ctx, tx, nu.ResellerID)
-		if err != nil {
-			return err
-		}
-		for _, r := range panel.Resources() {
-			over, err := panel.CheckGrant(r, limits[r], alloc[r], nu.Limits[r])
+		delta := totalsDelta{}
+		for i, nu := range batch {
+			if err := panel.CheckServices(allowed, nu.Services); err != nil {
+				return err
+			}
+			over, err := panel.CheckGrant(panel.ResUsers, limits[panel.ResUsers], panel.Allocation{Sum: users}, 1)
 			if err != nil {
 				return err
 			}
 			if over {
-				res.Over = append(res.Over, r)
+				overs[i] = append(overs[i], panel.ResUsers)
 			}
-		}
-		var n int64
-		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'user' RETURNING value`).Scan(&n); err != nil {
-			return panel.Internal(fmt.Errorf("user counter: %w", err))
-		}
-		lang, design := nu.Language, nu.Design
-		if lang == "" {
-			lang = rlang // GEN-3: the reseller's choice is the default
-		}
-		if design == "" {
-			design = rdesign
-		}
-		login := panel.UserLogin(n)
-		id, err = s.insertAccount(ctx, tx, accountRow{login: login, role: panel.RoleUser, parentID: nu.ResellerID,
-			hash: nu.PasswordHash, language: lang, design: design, number: n, profile: prof})
-		if err != nil {
-			return err
-		}
-		if err := s.putUserLimits(ctx, tx, id, nu.Limits); err != nil {
-			return err
-		}
-		if err := s.putServices(ctx, tx, id, nu.Services); err != nil {
-			return err
-		}
-		for i, d := range nu.Domains {
-			if err := s.insertDomain(ctx, tx, id, fmt.Sprintf("domains.%d", i), d); err != nil {
+			for _, r := range panel.Resources() {
+				over, err := panel.CheckGrant(r, limits[r], alloc[r], nu.Limits[r])
+				if err != nil {
+					return err
+				}
+				if over {
+					overs[i] = append(overs[i], r)
+				}
+				alloc[r] = alloc[r].Add(nu.Limits[r])
+				delta.limit(r, 0, nu.Limits[r])
+			}
+			users++
+			lang, design := nu.Language, nu.Design
+			if lang == "" {
+				lang = rlang // GEN-3: the reseller's choice is the default
+			}
+			if design == "" {
+				design = rdesign
+			}
+			if ids[i], err = s.insertUser(ctx, tx, resellerID, nu, profiles[i], lang, design); err != nil {
 				return err
 			}
 		}
-		if err := s.journal(ctx, tx, id, login, "create"); err != nil {
-			return err
-		}
-		return s.addMessage(ctx, tx, nu.ResellerID, panel.MsgNotice, login, "msg.user.created")
+		return s.applyTotals(ctx, tx, resellerID, delta)
 	})
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	res.User, err = s.User(ctx, actor, id)
-	return res, err
+	out := make([]CreateResult, len(batch))
+	for i, id := range ids {
+		out[i].Over = overs[i]
+		if len(batch) == 1 {
+			if out[i].User, err = s.User(ctx, actor, id); err != nil {
+				return nil, err
+			}
+		} else {
+			out[i].User = panel.User{Account: panel.Account{ID: id, Role: panel.RoleUser, ParentID: resellerID}}
+		}
+	}
+	return out, nil
+}
+
+// insertUser writes one user with the next server-wide number.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, resellerID int64, nu NewUser, prof panel.Profile, lang, design string) (int64, error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'user' RETURNING value`).Scan(&n); err != nil {
+		return 0, panel.Internal(fmt.Errorf("user counter: %w", err))
+	}
+	login := panel.UserLogin(n)
+	id, err := s.insertAccount(ctx, tx, accountRow{login: login, role: panel.RoleUser, parentID: resellerID,
+		hash: nu.PasswordHash, language: lang, design: design, number: n, profile: prof})
+	if err != nil {
+		return 0, err
+	}
+	if err := s.putUserLimits(ctx, tx, id, nu.Limits); err != nil {
+		return 0, err
+	}
+	if err := s.putServices(ctx, tx, id, nu.Services); err != nil {
+		return 0, err
+	}
+	for i, d := range nu.Domains {
+		if err := s.insertDomain(ctx, tx, id, fmt.Sprintf("domains.%d", i), d); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.refreshSearch(ctx, tx, id); err != nil {
+		return 0, err
+	}
+	if err := s.journal(ctx, tx, id, login, "create"); err != nil {
+		return 0, err
+	}
+	return id, s.addMessage(ctx, tx, resellerID, panel.MsgNotice, login, "msg.user.created")
 }
 
 func (s *Store) putUserLimits(ctx context.Context, tx *sql.Tx, id int64, l panel.Limits) error {
@@ -317,21 +365,20 @@ func (s *Store) Users(ctx context.Context, actor panel.Actor, f UserFilter) ([]U
 		where += ` AND a.parent_id = ?`
 		args = append(args, f.ResellerID)
 	}
-	if t := strings.TrimSpace(f.Search); t != "" {
-		if len(t) > panel.MaxTextLen {
-			return nil, 0, panel.Invalid("q", "err.text.long", panel.MaxTextLen)
-		}
-		p := likePattern(t)
-		where += ` AND (a.login LIKE ? ESCAPE '!' OR lower(a.name) LIKE ? ESCAPE '!' OR lower(a.email) LIKE ? ESCAPE '!'
-			OR EXISTS (SELECT 1 FROM domains d WHERE d.user_id = a.id AND (d.name LIKE ? ESCAPE '!' OR d.display LIKE ? ESCAPE '!')))`
-		args = append(args, p, p, p, p, p)
+	t, err := panel.CleanText("q", f.Search, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	if t != "" {
+		where += ` AND a.search_text LIKE ? ESCAPE '!'`
+		args = append(args, likePattern(t))
 	}
 	var total int
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts a WHERE `+where), args...).Scan(&total); err != nil {
 		return nil, 0, panel.Internal(fmt.Errorf("count users: %w", err))
 	}
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT a.id, a.login, a.name, a.email, a.status, a.is_default FROM accounts a
-		WHERE `+where+` ORDER BY a.is_default DESC, a.number, a.id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
+		WHERE `+where+` ORDER BY a.number, a.id LIMIT ? OFFSET ?`), append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, panel.Internal(fmt.Errorf("list users: %w", err))
 	}
@@ -401,6 +448,9 @@ func (s *Store) AddDomain(ctx context.Context, actor panel.Actor, userID int64, 
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT login FROM accounts WHERE id = ?`), userID).Scan(&login); err != nil {
 			return panel.Internal(err)
 		}
+		if err := s.refreshSearch(ctx, tx, userID); err != nil {
+			return err
+		}
 		if err := s.journal(ctx, tx, userID, login, "domain"); err != nil {
 			return err
 		}
@@ -443,6 +493,9 @@ func (s *Store) DeleteDomain(ctx context.Context, actor panel.Actor, domainID in
 		var login string
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT login FROM accounts WHERE id = ?`), userID).Scan(&login); err != nil {
 			return panel.Internal(err)
+		}
+		if err := s.refreshSearch(ctx, tx, userID); err != nil {
+			return err
 		}
 		if err := s.journal(ctx, tx, userID, login, "domain"); err != nil {
 			return err

@@ -30,6 +30,10 @@ CREATE TABLE accounts (
 	custom2       TEXT NOT NULL DEFAULT '',
 	custom3       TEXT NOT NULL DEFAULT '',
 	show_fields   TEXT NOT NULL DEFAULT '',
+	-- login, name, e-mail and domains (punycode and Unicode), lower-case:
+	-- one column to scan for the user list's search, rebuilt by
+	-- refreshSearch whenever one of them changes
+	search_text   TEXT NOT NULL DEFAULT '',
 	created_at    BIGINT NOT NULL,
 	updated_at    BIGINT NOT NULL
 );
@@ -61,6 +65,19 @@ CREATE TABLE services (
 	service    TEXT NOT NULL,
 	level      INTEGER NOT NULL,
 	PRIMARY KEY (account_id, service)
+);
+
+-- Per reseller and resource: the sum of finite limits handed out, the
+-- number of users with -1, and the sum of measured use. Kept in the same
+-- transaction as every change of a user's limits or use, so the overview and
+-- the limit checks read 13 rows instead of aggregating every user.
+CREATE TABLE reseller_totals (
+	reseller_id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	resource    TEXT NOT NULL,
+	allocated   BIGINT NOT NULL DEFAULT 0,
+	unlimited   BIGINT NOT NULL DEFAULT 0,
+	used        BIGINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (reseller_id, resource)
 );
 
 -- Measured use (storage, traffic) per user and resource, written by the
