@@ -23,7 +23,7 @@ import (
 
 // fixture is a running panel with an admin, two resellers and their users.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	app    *app.App
 	srv    *httptest.Server
 	web    *Server
@@ -37,7 +37,7 @@ type fixture struct {
 
 var admin = panel.Actor{Role: panel.RoleAdmin, Login: "test"}
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"), store.Options{})
