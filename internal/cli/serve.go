@@ -204,6 +204,8 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 	if seeded {
 		fmt.Fprintf(w, "(passwords as seeded; a password changed since is not shown)\n")
 	}
+	fmt.Fprintf(w, "\nA reseller's password also opens its users' panels (log in as web1 with res1-demo),\n"+
+		"and its own account resNweb0 (log in as res1web0 with res1-demo).\n")
 	fmt.Fprintf(w, "\nServing %s until interrupted (Ctrl+C).\n", url)
 
 	if err := web.Serve(ctx, ln, srv.Handler()); err != nil && !errors.Is(err, context.Canceled) {
