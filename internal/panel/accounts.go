@@ -88,6 +88,9 @@ type Reseller struct {
 	Services ServiceSet
 	// DefaultUserID is the reseller's own web0-style account (ROLE-1).
 	DefaultUserID int64
+	// MySQLExternal: the admin lets this reseller open its users'
+	// databases to external hosts (ROLE-5).
+	MySQLExternal bool
 }
 
 // DefaultUserLogin is the login of a reseller's own user account: the

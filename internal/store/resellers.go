@@ -203,7 +203,34 @@ func (s *Store) Reseller(ctx context.Context, actor panel.Actor, id int64) (pane
 	if r.Services, err = s.services(ctx, s.db, id); err != nil {
 		return r, err
 	}
-	return r, nil
+	ext, err := s.AccountSetting(ctx, id, settingMySQLExternal, "0")
+	r.MySQLExternal = ext == "1"
+	return r, err
+}
+
+// settingMySQLExternal is the account setting that lets a reseller open
+// its users' databases to external hosts (ROLE-5, USR-7).
+const settingMySQLExternal = "mysql_external"
+
+// SetResellerMySQLExternal allows or forbids a reseller to grant MySQL
+// external access (admin only).
+func (s *Store) SetResellerMySQLExternal(ctx context.Context, actor panel.Actor, id int64, allowed bool) error {
+	if !actor.IsAdmin() {
+		return panel.Forbidden("", "err.forbidden")
+	}
+	if err := s.isReseller(ctx, s.db, id); err != nil {
+		return err
+	}
+	v := "0"
+	if allowed {
+		v = "1"
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO account_settings (account_id, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value`), id, settingMySQLExternal, v)
+	if err != nil {
+		return panel.Internal(err)
+	}
+	return nil
 }
 
 // ResellerRow is a line of the admin's reseller list.

@@ -19,6 +19,9 @@ type Session struct {
 	CSRF      string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Account is the session's account as read with it, so a request
+	// needs one query for both.
+	Account panel.Account
 }
 
 // CreateSession stores a new session.
@@ -38,12 +41,12 @@ func (s *Store) SessionActor(ctx context.Context, tokenHash string) (Session, pa
 	var ss Session
 	var act panel.Actor
 	var role, status, pstatus string
-	var created, expires, parent int64
+	var created, expires, parent, acreated int64
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT s.token_hash, s.account_id, s.acting_id, s.csrf, s.created_at, s.expires_at,
-		a.login, a.role, a.status, COALESCE(a.parent_id, 0), COALESCE(p.status, 'enabled')
+		a.login, a.role, a.status, COALESCE(a.parent_id, 0), COALESCE(p.status, 'enabled'), a.language, a.design, a.created_at
 		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN accounts p ON p.id = a.parent_id
 		WHERE s.token_hash = ?`), tokenHash).Scan(&ss.TokenHash, &ss.AccountID, &ss.ActingID, &ss.CSRF, &created, &expires,
-		&act.Login, &role, &status, &parent, &pstatus)
+		&act.Login, &role, &status, &parent, &pstatus, &ss.Account.Language, &ss.Account.Design, &acreated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ss, act, &panel.Error{Kind: panel.KindUnauthorized, Key: "err.session"}
 	}
@@ -55,6 +58,8 @@ func (s *Store) SessionActor(ctx context.Context, tokenHash string) (Session, pa
 		return ss, act, &panel.Error{Kind: panel.KindUnauthorized, Key: "err.session"}
 	}
 	act.ID, act.Role, act.ActingID = ss.AccountID, panel.Role(role), ss.ActingID
+	ss.Account.ID, ss.Account.Login, ss.Account.Role, ss.Account.ParentID = act.ID, act.Login, act.Role, parent
+	ss.Account.Status, ss.Account.CreatedAt = panel.Status(status), time.Unix(acreated, 0)
 	switch act.Role {
 	case panel.RoleReseller:
 		act.ResellerID = act.ID

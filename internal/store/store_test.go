@@ -573,3 +573,76 @@ func TestTotalsStayInStep(t *testing.T) {
 		wantKind(t, s.SetUsage(ctx, 999999, panel.ResStorage, 1), panel.KindNotFound, "")
 	})
 }
+
+func TestIPAddresses(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		lim := panel.ResellerLimits{panel.ResUsers: {Value: 5, Mode: panel.ModeHard}}
+		r1, a1 := reseller(t, s, lim, nil)
+		_, a2 := reseller(t, s, lim, nil)
+		shared, err := s.AddIP(ctx, admin, "192.0.2.1", true, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		excl, err := s.AddIP(ctx, admin, "2001:db8::10", false, r1.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"", "192.0.2.300", "example.com", "fe80::1%eth0", "0.0.0.0", "192.0.2.1\n"} {
+			_, err := s.AddIP(ctx, admin, bad, true, 0)
+			if pe := wantKind(t, err, panel.KindInvalid, "err.ip"); pe.Field != "address" {
+				t.Errorf("%q: field %q", bad, pe.Field)
+			}
+		}
+		wantKind(t, nil5(s.AddIP(ctx, admin, "192.0.2.1", false, 0)), panel.KindConflict, "err.ip.taken")
+		wantKind(t, nil5(s.AddIP(ctx, a1, "192.0.2.9", true, 0)), panel.KindForbidden, "")
+		// Resellers see the shared address and their own exclusive ones.
+		if ips, _ := s.IPs(ctx, a2); len(ips) != 1 || ips[0].Address != "192.0.2.1" {
+			t.Fatalf("res2 sees %+v", ips)
+		}
+		u1, _ := s.CreateUser(ctx, a1, NewUser{ResellerID: a1.ID, PasswordHash: "h", Domains: []NewDomain{{Name: "one.example"}, {Name: "two.example"}}})
+		u2, _ := s.CreateUser(ctx, a1, NewUser{ResellerID: a1.ID, PasswordHash: "h", Domains: []NewDomain{{Name: "three.example"}}})
+		u3, _ := s.CreateUser(ctx, a2, NewUser{ResellerID: a2.ID, PasswordHash: "h", Domains: []NewDomain{{Name: "four.example"}}})
+		d := func(u CreateResult, i int) int64 { return u.User.Domains[i].ID }
+		// An exclusive address serves one user (all its domains), nobody else.
+		if err := s.SetDomainIP(ctx, a1, d(u1, 0), excl.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDomainIP(ctx, a1, d(u1, 1), excl.ID); err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, s.SetDomainIP(ctx, a1, d(u2, 0), excl.ID), panel.KindConflict, "err.ip.exclusive_taken")
+		// Another reseller can neither use it nor touch res1's domains.
+		wantKind(t, s.SetDomainIP(ctx, a2, d(u3, 0), excl.ID), panel.KindNotFound, "")
+		wantKind(t, s.SetDomainIP(ctx, a2, d(u1, 0), shared.ID), panel.KindNotFound, "")
+		if err := s.SetDomainIP(ctx, a2, d(u3, 0), shared.ID); err != nil {
+			t.Fatal(err)
+		}
+		// In use: it cannot change hands or go away.
+		wantKind(t, s.SetIPOwner(ctx, admin, excl.ID, 0), panel.KindConflict, "err.ip.in_use")
+		wantKind(t, s.DeleteIP(ctx, admin, shared.ID), panel.KindConflict, "err.ip.in_use")
+		wantKind(t, s.SetIPOwner(ctx, admin, shared.ID, r1.ID), panel.KindInvalid, "err.ip.shared_owner")
+		if err := s.SetDomainIP(ctx, a1, d(u1, 0), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDomainIP(ctx, a1, d(u1, 1), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetIPOwner(ctx, admin, excl.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteIP(ctx, admin, excl.ID); err != nil {
+			t.Fatal(err)
+		}
+		// MySQL external access permission.
+		if err := s.SetResellerMySQLExternal(ctx, admin, r1.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := s.Reseller(ctx, admin, r1.ID); !r.MySQLExternal {
+			t.Fatal("mysql external not stored")
+		}
+		wantKind(t, s.SetResellerMySQLExternal(ctx, a1, r1.ID, true), panel.KindForbidden, "")
+	})
+}
+
+func nil5(_ IP, err error) error { return err }

@@ -70,6 +70,8 @@ func adminMenus() []menu {
 		}},
 		{Slug: "server", Key: "menu.server", URL: "/admin/settings", Tools: []tool{
 			{Slug: "settings", Key: "tool.server_settings", URL: "/admin/settings", Ready: true},
+			{Slug: "ips", Key: "tool.ips", URL: "/admin/ips", Ready: true},
+			{Slug: "messages", Key: "tool.messages", URL: "/admin/messages", Ready: true},
 			{Slug: "password", Key: "tool.password", URL: "/admin/password", Ready: true},
 			{Slug: "language", Key: "tool.language", URL: "/admin/language", Ready: true},
 		}},

@@ -182,11 +182,7 @@ func (s *Server) loadSession(r *http.Request) (*reqSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	acct, err := s.app.Store.Account(r.Context(), actor)
-	if err != nil {
-		return nil, err
-	}
-	return &reqSession{token: c.Value, ss: ss, actor: actor, lang: acct.Language, acct: acct}, nil
+	return &reqSession{token: c.Value, ss: ss, actor: actor, lang: ss.Account.Language, acct: ss.Account}, nil
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
