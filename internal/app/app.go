@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kontor/internal/auth"
+	"kontor/internal/mail"
 	"kontor/internal/panel"
 	"kontor/internal/store"
 )
@@ -25,6 +26,8 @@ type App struct {
 	Throttle Throttle
 	// SessionTTL is how long a session lives without a new login.
 	SessionTTL time.Duration
+	// Mailer sends registration mails and circulars.
+	Mailer mail.Sender
 }
 
 // Throttle is the login throttling policy: after Max failures within

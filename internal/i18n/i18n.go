@@ -1,7 +1,9 @@
 // Package i18n is the message catalogue: every string the panel shows goes
 // through it, in English and German (GEN-3). The catalogues are embedded
 // text files, one "key = text" per line; texts take fmt verbs such as %[1]v
-// for arguments.
+// for arguments. Each language is the union of its files "*.<lang>.txt"
+// (messages.en.txt, templates.en.txt, …), so that each feature keeps its
+// texts in a file of its own; a key may appear in only one of them.
 package i18n
 
 import (
@@ -9,13 +11,14 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 
 	"kontor/internal/panel"
 )
 
-//go:embed messages.*.txt
+//go:embed *.txt
 var files embed.FS
 
 // Catalog holds the texts of every language.
@@ -29,13 +32,26 @@ type Catalog struct {
 func Load() (*Catalog, error) {
 	c := &Catalog{msgs: map[string]map[string]string{}}
 	for _, lang := range panel.Languages() {
-		body, err := files.ReadFile("messages." + lang + ".txt")
-		if err != nil {
-			return nil, fmt.Errorf("catalogue %s: %w", lang, err)
+		names, err := fs.Glob(files, "*."+lang+".txt")
+		if err != nil || len(names) == 0 {
+			return nil, fmt.Errorf("catalogue %s: no files", lang)
 		}
-		m, err := parse(body)
-		if err != nil {
-			return nil, fmt.Errorf("catalogue %s: %w", lang, err)
+		m := map[string]string{}
+		for _, name := range names {
+			body, err := files.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("catalogue %s: %w", name, err)
+			}
+			part, err := parse(body)
+			if err != nil {
+				return nil, fmt.Errorf("catalogue %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("catalogue %s: key %q is defined in another file too", name, k)
+				}
+				m[k] = v
+			}
 		}
 		c.msgs[lang] = m
 	}

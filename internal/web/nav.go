@@ -8,7 +8,7 @@ type tool struct {
 	Key   string // catalogue key of its name
 	Icon  string // glyph shown on the tile
 	URL   string
-	Ready bool // false: the page says the tool is coming
+	Ready bool // false: the tool's page is not built yet and says "coming"
 }
 
 // menu is one of the drop-down menus.
@@ -25,9 +25,9 @@ type menu struct {
 func resellerMenus() []menu {
 	m := []menu{
 		{Slug: "general", Key: "menu.general", Tools: []tool{
-			{Slug: "password", Key: "tool.password", Icon: "🔑", Ready: true},
-			{Slug: "language", Key: "tool.language", Icon: "🌐", Ready: true},
-			{Slug: "messages", Key: "tool.messages", Icon: "✉", Ready: true},
+			{Slug: "password", Key: "tool.password", Icon: "🔑"},
+			{Slug: "language", Key: "tool.language", Icon: "🌐"},
+			{Slug: "messages", Key: "tool.messages", Icon: "✉"},
 		}},
 		{Slug: "templates", Key: "menu.templates", Tools: []tool{
 			{Slug: "create", Key: "tool.template_create", Icon: "＋"},
@@ -41,7 +41,7 @@ func resellerMenus() []menu {
 			{Slug: "help", Key: "tool.help", Icon: "?"},
 		}},
 		{Slug: "users", Key: "menu.users", Tools: []tool{
-			{Slug: "list", Key: "tool.user_list", Icon: "☰", Ready: true},
+			{Slug: "list", Key: "tool.user_list", Icon: "☰"},
 			{Slug: "create", Key: "tool.user_create", Icon: "👤"},
 			{Slug: "circular", Key: "tool.circular", Icon: "📣"},
 			{Slug: "frontpage", Key: "tool.frontpage", Icon: "⇪"},
@@ -65,15 +65,15 @@ func resellerMenus() []menu {
 func adminMenus() []menu {
 	return []menu{
 		{Slug: "resellers", Key: "menu.resellers", URL: "/admin/", Tools: []tool{
-			{Slug: "list", Key: "tool.reseller_list", URL: "/admin/", Ready: true},
-			{Slug: "new", Key: "tool.reseller_create", URL: "/admin/resellers/new", Ready: true},
+			{Slug: "list", Key: "tool.reseller_list", URL: "/admin/"},
+			{Slug: "new", Key: "tool.reseller_create", URL: "/admin/resellers/new"},
 		}},
 		{Slug: "server", Key: "menu.server", URL: "/admin/settings", Tools: []tool{
-			{Slug: "settings", Key: "tool.server_settings", URL: "/admin/settings", Ready: true},
-			{Slug: "ips", Key: "tool.ips", URL: "/admin/ips", Ready: true},
-			{Slug: "messages", Key: "tool.messages", URL: "/admin/messages", Ready: true},
-			{Slug: "password", Key: "tool.password", URL: "/admin/password", Ready: true},
-			{Slug: "language", Key: "tool.language", URL: "/admin/language", Ready: true},
+			{Slug: "settings", Key: "tool.server_settings", URL: "/admin/settings"},
+			{Slug: "ips", Key: "tool.ips", URL: "/admin/ips"},
+			{Slug: "messages", Key: "tool.messages", URL: "/admin/messages"},
+			{Slug: "password", Key: "tool.password", URL: "/admin/password"},
+			{Slug: "language", Key: "tool.language", URL: "/admin/language"},
 		}},
 	}
 }
@@ -81,9 +81,9 @@ func adminMenus() []menu {
 func userMenus() []menu {
 	return []menu{
 		{Slug: "home", Key: "menu.home", URL: "/user/", Tools: []tool{
-			{Slug: "overview", Key: "tool.overview", URL: "/user/", Ready: true},
-			{Slug: "password", Key: "tool.password", URL: "/user/password", Ready: true},
-			{Slug: "language", Key: "tool.language", URL: "/user/language", Ready: true},
+			{Slug: "overview", Key: "tool.overview", URL: "/user/"},
+			{Slug: "password", Key: "tool.password", URL: "/user/password"},
+			{Slug: "language", Key: "tool.language", URL: "/user/language"},
 		}},
 	}
 }
@@ -108,4 +108,26 @@ func findMenu(slug string) (menu, bool) {
 		}
 	}
 	return menu{}, false
+}
+
+// markReady sets Ready on every tool whose URL has a page of its own; the
+// others fall through to the "coming" page.
+func (s *Server) markReady(ms []menu) []menu {
+	for i := range ms {
+		for j := range ms[i].Tools {
+			ms[i].Tools[j].Ready = s.hasPage(ms[i].Tools[j].URL)
+		}
+	}
+	return ms
+}
+
+// hasPage reports whether a GET route other than the "coming" catch-all
+// serves url.
+func (s *Server) hasPage(url string) bool {
+	for _, r := range s.routes {
+		if r.Method == "GET" && !r.API && r.Pattern == url {
+			return true
+		}
+	}
+	return false
 }

@@ -88,7 +88,7 @@ func (p *Page) FormError(err error) {
 }
 
 // Nav is the menu of the actor's role.
-func (p *Page) Nav() []menu { return navFor(p.Actor) }
+func (p *Page) Nav() []menu { return p.s.markReady(navFor(p.Actor)) }
 
 // Languages offered.
 func (p *Page) Languages() []string { return panel.Languages() }

@@ -29,9 +29,11 @@ func (s *Server) resellerMenu(w http.ResponseWriter, r *http.Request, p *Page) {
 		return
 	}
 	p.Title, p.Menu = m.Key, m.Slug
+	m = s.markReady([]menu{m})[0]
 	d := menuData{Menu: m, Tiles: m.Tools}
 	if m.Slug == "general" {
 		stats, _ := findMenu("stats")
+		stats = s.markReady([]menu{stats})[0]
 		d.Tiles = append(append([]tool(nil), m.Tools...), stats.Tools...)
 		var err error
 		if d.Usage, err = s.app.Store.Usage(r.Context(), p.Actor, p.Actor.ID); err != nil {

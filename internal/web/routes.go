@@ -49,6 +49,12 @@ func (s *Server) register() {
 	s.handle("GET", "/user/{$}", panel.RoleUser, s.userHome)
 	s.accountPages("/user", panel.RoleUser)
 
+	// Features in files of their own register their pages here.
+	s.registerTemplates()
+	s.registerUserPages()
+	s.registerCircular()
+	s.registerServiceLists()
+
 	s.registerAPI()
 }
 
