@@ -18,6 +18,7 @@ DEPS=(
 	"make                cmd:make"
 	"ca-certificates     file:/etc/ssl/certs/ca-certificates.crt"
 	"postgresql          cmd:initdb path:/usr/lib/postgresql/*/bin/initdb"
+	"chromium            cmd:chromium"
 )
 
 check() {

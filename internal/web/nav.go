@@ -6,7 +6,7 @@ import "kontor/internal/panel"
 type tool struct {
 	Slug  string
 	Key   string // catalogue key of its name
-	Icon  string // glyph shown on the tile
+	Icon  string // symbol id in static/icons.svg
 	URL   string
 	Ready bool // false: the tool's page is not built yet and says "coming"
 }
@@ -25,32 +25,32 @@ type menu struct {
 func resellerMenus() []menu {
 	m := []menu{
 		{Slug: "general", Key: "menu.general", Tools: []tool{
-			{Slug: "password", Key: "tool.password", Icon: "🔑"},
-			{Slug: "language", Key: "tool.language", Icon: "🌐"},
-			{Slug: "messages", Key: "tool.messages", Icon: "✉"},
+			{Slug: "password", Key: "tool.password", Icon: "key"},
+			{Slug: "language", Key: "tool.language", Icon: "globe"},
+			{Slug: "messages", Key: "tool.messages", Icon: "bell"},
 		}},
 		{Slug: "templates", Key: "menu.templates", Tools: []tool{
-			{Slug: "create", Key: "tool.template_create", Icon: "＋"},
-			{Slug: "edit", Key: "tool.template_edit", Icon: "✎"},
-			{Slug: "email", Key: "tool.template_email", Icon: "✉"},
-			{Slug: "create-user", Key: "tool.user_create", Icon: "👤"},
+			{Slug: "create", Key: "tool.template_create", Icon: "plus"},
+			{Slug: "edit", Key: "tool.template_edit", Icon: "edit"},
+			{Slug: "email", Key: "tool.template_email", Icon: "mail"},
+			{Slug: "create-user", Key: "tool.user_create", Icon: "user"},
 		}},
 		{Slug: "settings", Key: "menu.settings", Tools: []tool{
-			{Slug: "skins", Key: "tool.skins", Icon: "🎨"},
-			{Slug: "index", Key: "tool.index", Icon: "📄"},
-			{Slug: "help", Key: "tool.help", Icon: "?"},
+			{Slug: "skins", Key: "tool.skins", Icon: "palette"},
+			{Slug: "index", Key: "tool.index", Icon: "file"},
+			{Slug: "help", Key: "tool.help", Icon: "help"},
 		}},
 		{Slug: "users", Key: "menu.users", Tools: []tool{
-			{Slug: "list", Key: "tool.user_list", Icon: "☰"},
-			{Slug: "create", Key: "tool.user_create", Icon: "👤"},
-			{Slug: "circular", Key: "tool.circular", Icon: "📣"},
-			{Slug: "frontpage", Key: "tool.frontpage", Icon: "⇪"},
-			{Slug: "ssl", Key: "tool.ssl", Icon: "🔒"},
-			{Slug: "mysql", Key: "tool.mysql", Icon: "🗄"},
+			{Slug: "list", Key: "tool.user_list", Icon: "list"},
+			{Slug: "create", Key: "tool.user_create", Icon: "user"},
+			{Slug: "circular", Key: "tool.circular", Icon: "megaphone"},
+			{Slug: "frontpage", Key: "tool.frontpage", Icon: "upload"},
+			{Slug: "ssl", Key: "tool.ssl", Icon: "lock"},
+			{Slug: "mysql", Key: "tool.mysql", Icon: "database"},
 		}},
 		{Slug: "stats", Key: "menu.stats", Tools: []tool{
-			{Slug: "users", Key: "tool.user_stats", Icon: "📊"},
-			{Slug: "traffic", Key: "tool.traffic", Icon: "📈"},
+			{Slug: "users", Key: "tool.user_stats", Icon: "chart"},
+			{Slug: "traffic", Key: "tool.traffic", Icon: "trend"},
 		}},
 	}
 	for i := range m {
