@@ -125,3 +125,24 @@ func TestResellerPasswordOpensUserPanel(t *testing.T) {
 		t.Fatalf("web0 with reseller password: %d %s", code, loc)
 	}
 }
+
+// TestLoginThrottlePerAddress: guessing across many accounts from one
+// address locks the address, not the accounts.
+func TestLoginThrottlePerAddress(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.get("/login")
+	for i := 0; i < 20; i++ {
+		c.post("/login", url.Values{"login": {"nobody" + itoa(int64(i))}, "password": {"guess"}})
+	}
+	code, body, _ := c.post("/login", url.Values{"login": {"admin"}, "password": {"adminpw1"}})
+	if code != http.StatusTooManyRequests || !strings.Contains(text(body), "Too many failed logins") {
+		t.Fatalf("address not throttled: %d %s", code, text(body))
+	}
+	// The account itself is not locked: through the API from the same
+	// address it is refused too, as the lock is per address.
+	code, _ = (&apiClient{f: f}).do("POST", "/api/v1/session", `{"login":"admin","password":"adminpw1"}`)
+	if code != http.StatusTooManyRequests {
+		t.Fatalf("API from the locked address: %d", code)
+	}
+}
