@@ -60,6 +60,9 @@ type Settings struct {
 	PanelURL     string
 	ServerName   string
 	ClassicSkins bool
+	// MailRelay is the SMTP relay ("host:port") that registration mails
+	// and circulars go through; mail.DefaultRelay when not set.
+	MailRelay string
 }
 
 // Settings returns the server settings with defaults filled in.
@@ -76,6 +79,9 @@ func (a *App) Settings(ctx context.Context) (Settings, error) {
 		s.Password.Max = v
 	}
 	s.ClassicSkins = m["classic_skins"] == "1"
+	if s.MailRelay = m["mail_relay"]; s.MailRelay == "" {
+		s.MailRelay = mail.DefaultRelay
+	}
 	return s, nil
 }
 
@@ -91,6 +97,9 @@ func (a *App) SaveSettings(ctx context.Context, actor panel.Actor, s Settings) e
 	if s.ServerName, err = panel.CleanText("server_name", s.ServerName, false); err != nil {
 		return err
 	}
+	if s.MailRelay, err = cleanRelay(s.MailRelay); err != nil {
+		return err
+	}
 	classic := "0"
 	if s.ClassicSkins {
 		classic = "1"
@@ -98,6 +107,7 @@ func (a *App) SaveSettings(ctx context.Context, actor panel.Actor, s Settings) e
 	return a.Store.SetSettings(ctx, actor, map[string]string{
 		"password_min": strconv.Itoa(s.Password.Min), "password_max": strconv.Itoa(s.Password.Max),
 		"panel_url": s.PanelURL, "server_name": s.ServerName, "classic_skins": classic,
+		"mail_relay": s.MailRelay,
 	})
 }
 

@@ -67,6 +67,10 @@ func commands() []*command {
 		adminCreateCommand(),
 		resellerCreateCommand(), resellerListCommand(), resellerSetLimitCommand(),
 		userCreateCommand(), userListCommand(),
+		userShowCommand(), userSetLimitCommand(), userStatusCommand(panel.StatusLocked), userStatusCommand(panel.StatusEnabled), userDeleteCommand(), userPasswdCommand(),
+		templateCreateCommand(), templateListCommand(), templateDeleteCommand(),
+		userFrontPageCommand(), userSSLCommand(), userMySQLExternalCommand(),
+		mailTestCommand(),
 	}
 }
 
@@ -74,7 +78,9 @@ func commands() []*command {
 var groups = map[string]string{
 	"admin":    "manage admin accounts",
 	"reseller": "create, list and limit resellers",
-	"user":     "create and list users",
+	"user":     "create, list, show and change users",
+	"template": "create, list and delete templates of a reseller",
+	"mail":     "check outgoing mail",
 }
 
 func (r *runner) run(ctx context.Context, args []string) int {

@@ -47,7 +47,9 @@ Logs go to standard error at the configured log_level.`,
 					return err
 				}
 				defer st.Close()
-				srv, err := web.New(web.Options{App: r.newApp(st, log), Catalog: r.cat, Log: log, SecureCookies: cfg.SecureCookies})
+				a := r.newApp(st, log)
+				defer r.startMail(ctx, a, log)()
+				srv, err := web.New(web.Options{App: a, Catalog: r.cat, Log: log, SecureCookies: cfg.SecureCookies})
 				if err != nil {
 					return err
 				}
@@ -178,6 +180,7 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 	if err != nil {
 		return err
 	}
+	defer r.startMail(ctx, a, log)()
 	srv, err := web.New(web.Options{App: a, Catalog: r.cat, Log: log})
 	if err != nil {
 		return err

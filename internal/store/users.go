@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"kontor/internal/panel"
 )
@@ -257,6 +258,7 @@ func (s *Store) User(ctx context.Context, actor panel.Actor, id int64) (panel.Us
 			return panel.Internal(fmt.Errorf("user %d: %w", id, err))
 		}
 		u.IsDefault = isDefault == 1
+		u.CreatedAt = time.Unix(created, 0)
 		if show != "" {
 			p.Show = strings.Split(show, ",")
 		}

@@ -189,6 +189,7 @@ func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *Page) 
 	p.Form.Set("password_max", strconv.Itoa(set.Password.Max))
 	p.Form.Set("panel_url", set.PanelURL)
 	p.Form.Set("server_name", set.ServerName)
+	p.Form.Set("mail_relay", set.MailRelay)
 	if set.ClassicSkins {
 		p.Form.Set("classic_skins", "1")
 	}
@@ -198,7 +199,7 @@ func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *Page) 
 
 func (s *Server) adminSettingsSave(w http.ResponseWriter, r *http.Request, p *Page) {
 	set := app.Settings{PanelURL: r.PostFormValue("panel_url"), ServerName: r.PostFormValue("server_name"),
-		ClassicSkins: r.PostFormValue("classic_skins") != ""}
+		ClassicSkins: r.PostFormValue("classic_skins") != "", MailRelay: r.PostFormValue("mail_relay")}
 	var err error
 	if set.Password.Min, err = strconv.Atoi(r.PostFormValue("password_min")); err != nil {
 		err = panel.Invalid("password_min", "err.number")

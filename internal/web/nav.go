@@ -84,6 +84,7 @@ func userMenus() []menu {
 			{Slug: "overview", Key: "tool.overview", URL: "/user/"},
 			{Slug: "password", Key: "tool.password", URL: "/user/password"},
 			{Slug: "language", Key: "tool.language", URL: "/user/language"},
+			{Slug: "frontpage", Key: "tool.frontpage", URL: "/user/frontpage"},
 		}},
 	}
 }

@@ -2,11 +2,9 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"kontor/internal/panel"
-	"kontor/internal/store"
 )
 
 func (s *Server) resellerHome(w http.ResponseWriter, r *http.Request, p *Page) {
@@ -58,49 +56,6 @@ func (s *Server) resellerComing(w http.ResponseWriter, r *http.Request, p *Page)
 		}
 	}
 	s.fail(w, r, p, &panel.Error{Kind: panel.KindNotFound, Key: "err.page"})
-}
-
-// usersData is the user list (USR-1).
-type usersData struct {
-	Rows  []store.UserRow
-	Q     string
-	Pager Pager
-}
-
-func (s *Server) resellerUsers(w http.ResponseWriter, r *http.Request, p *Page) {
-	p.Title, p.Menu = "tool.user_list", "users"
-	pg := pager(r, 25)
-	q := r.URL.Query().Get("q")
-	rows, total, err := s.app.Store.Users(r.Context(), p.Actor, store.UserFilter{Search: q, Offset: (pg.Page - 1) * pg.Per, Limit: pg.Per})
-	if err != nil {
-		if panel.ErrorKind(err) == panel.KindInvalid {
-			p.FormError(err)
-		} else {
-			s.fail(w, r, p, err)
-			return
-		}
-	}
-	pg.Total = total
-	pg.Base = r.URL.Path + "?q=" + url.QueryEscape(q) + "&per=" + strconv.Itoa(pg.Per)
-	p.Form.Set("q", q)
-	p.Data = usersData{Rows: rows, Q: q, Pager: pg}
-	s.render(w, http.StatusOK, "users", p)
-}
-
-func (s *Server) resellerUser(w http.ResponseWriter, r *http.Request, p *Page) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.fail(w, r, p, panel.NotFound("user"))
-		return
-	}
-	u, err := s.app.Store.User(r.Context(), p.Actor, id)
-	if err != nil {
-		s.fail(w, r, p, err)
-		return
-	}
-	p.Title, p.Menu = "page.user", "users"
-	p.Data = userView(u)
-	s.render(w, http.StatusOK, "user", p)
 }
 
 // userViewData is a user's details with limits and services in order.

@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+
+	"kontor/internal/panel"
+)
+
+// FrontPageResult is what switching FrontPage on hands out once: the
+// publishing login and its generated password. Only the password's hash is
+// stored, so it cannot be shown again.
+type FrontPageResult struct {
+	Login    string
+	Password string
+}
+
+// SetFrontPage switches FrontPage on or off for a user of the actor
+// (USR-5). On issues a publishing login and a generated password by the
+// server's password policy; off removes them.
+func (a *App) SetFrontPage(ctx context.Context, actor panel.Actor, userID int64, on bool) (FrontPageResult, error) {
+	if !on {
+		return FrontPageResult{}, a.Store.SetFrontPageOff(ctx, actor, userID)
+	}
+	set, err := a.Settings(ctx)
+	if err != nil {
+		return FrontPageResult{}, err
+	}
+	pw, err := set.Password.GeneratePassword()
+	if err != nil {
+		return FrontPageResult{}, err
+	}
+	h, err := a.hash(pw)
+	if err != nil {
+		return FrontPageResult{}, err
+	}
+	login, err := a.Store.SetFrontPageOn(ctx, actor, userID, h)
+	if err != nil {
+		return FrontPageResult{}, err
+	}
+	return FrontPageResult{Login: login, Password: pw}, nil
+}
+
+// ChangeFrontPagePassword sets the actor's own publishing password (UP-5):
+// the new password twice, by the server's policy. The person is logged in,
+// so no old password is asked; a reseller visiting with its own password is
+// refused, as the FrontPage credentials are a protected section (ROLE-3).
+func (a *App) ChangeFrontPagePassword(ctx context.Context, actor panel.Actor, new1, new2 string) error {
+	if err := actor.CheckProtected("new"); err != nil {
+		return err
+	}
+	set, err := a.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if err := set.Password.Check("new", new1); err != nil {
+		return err
+	}
+	if new1 != new2 {
+		return panel.Invalid("new2", "err.password.mismatch")
+	}
+	h, err := a.hash(new1)
+	if err != nil {
+		return err
+	}
+	return a.Store.SetFrontPagePassword(ctx, actor, h)
+}
