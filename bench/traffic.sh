@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Benchmark of the traffic collector (STA-3, issue 5): how fast does
+# `kontor stats collect` read a month of access logs, compared with reading
+# the file (cat, the ceiling) and with GoAccess (an established log
+# analyser) on the same file?
+#
+# It generates a vhost_combined log of LINES lines (default 2,000,000) over
+# VHOSTS vhosts (default 1,000) in one month, and a store in which every
+# vhost's domain belongs to a user, all in a temporary directory that is
+# removed at the end (nothing generated lands in the repository). The file
+# is read once first, so all three read it from the page cache. Each tool
+# runs RUNS times (default 3; GoAccess once, it is slow) and the fastest
+# run counts; the collector starts each run from a fresh copy of the store
+# (cold offsets). It prints MB/s for each, the ratios, and the collector's
+# peak memory.
+#
+# Usage: bench/traffic.sh            (LINES=… VHOSTS=… RUNS=… to change)
+# Needs: go, goaccess and GNU time (/usr/bin/time); the two Debian packages
+# goaccess and time are installed with apt-get when missing.
+set -euo pipefail
+
+LINES=${LINES:-2000000}
+VHOSTS=${VHOSTS:-1000}
+RUNS=${RUNS:-3}
+
+cd "$(dirname "$0")/.."
+
+install_missing() {
+	local missing=()
+	command -v goaccess >/dev/null 2>&1 || missing+=(goaccess)
+	[[ -x /usr/bin/time ]] || missing+=(time)
+	if ((${#missing[@]} == 0)); then return 0; fi
+	echo "installing ${missing[*]} (apt-get)" >&2
+	local sudo=()
+	[[ $(id -u) == 0 ]] || sudo=(sudo)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+		{ "${sudo[@]}" apt-get update >&2 && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
+}
+install_missing
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kontor-traffic-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+log=$work/access.log
+
+echo "building kontor and generating $LINES lines over $VHOSTS vhosts in $work" >&2
+go build -o "$work/kontor" ./cmd/kontor
+go run ./bench/trafficgen --lines "$LINES" --vhosts "$VHOSTS" --log "$log" --db "$work/seed.db" >&2
+bytes=$(stat -c %s "$log")
+cat "$log" >/dev/null # into the page cache
+
+# now prints the time in nanoseconds.
+now() { date +%s%N; }
+
+# mbs BYTES NANOSECONDS prints MB/s (MB = 2^20 bytes).
+mbs() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.1f", b / 1048576 / (ns / 1e9) }'; }
+
+best_cat=
+for ((i = 0; i < RUNS; i++)); do
+	t0=$(now)
+	cat "$log" >/dev/null
+	t=$(($(now) - t0))
+	if [[ -z $best_cat ]] || ((t < best_cat)); then best_cat=$t; fi
+done
+
+echo "running GoAccess (about a minute per GB)" >&2
+t0=$(now)
+goaccess "$log" --log-format=VCOMBINED --no-global-config --no-progress -o "$work/goaccess.html" >/dev/null 2>"$work/goaccess.err" || {
+	cat "$work/goaccess.err" >&2
+	exit 1
+}
+best_goaccess=$(($(now) - t0))
+
+best_kontor=
+peak_kb=0
+for ((i = 0; i < RUNS; i++)); do
+	cp "$work/seed.db" "$work/run.db"
+	rm -f "$work/run.db-wal" "$work/run.db-shm"
+	t0=$(now)
+	/usr/bin/time -v -o "$work/time.txt" "$work/kontor" stats collect --log "$log" --db "$work/run.db" >"$work/collect.txt"
+	t=$(($(now) - t0))
+	if [[ -z $best_kontor ]] || ((t < best_kontor)); then best_kontor=$t; fi
+	kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")
+	if ((kb > peak_kb)); then peak_kb=$kb; fi
+done
+if ! grep -q "read 1 log: $LINES lines" "$work/collect.txt"; then
+	echo "the collector did not read every line:" >&2
+	cat "$work/collect.txt" >&2
+	exit 1
+fi
+
+cat_mbs=$(mbs "$bytes" "$best_cat")
+goaccess_mbs=$(mbs "$bytes" "$best_goaccess")
+kontor_mbs=$(mbs "$bytes" "$best_kontor")
+echo "log: $LINES lines, $VHOSTS vhosts, $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MB; $(nproc) CPUs"
+printf 'cat:      %8s MB/s  (%.3f s)\n' "$cat_mbs" "$(awk -v ns="$best_cat" 'BEGIN { print ns / 1e9 }')"
+printf 'goaccess: %8s MB/s  (%.3f s)\n' "$goaccess_mbs" "$(awk -v ns="$best_goaccess" 'BEGIN { print ns / 1e9 }')"
+printf 'kontor:   %8s MB/s  (%.3f s, store included)\n' "$kontor_mbs" "$(awk -v ns="$best_kontor" 'BEGIN { print ns / 1e9 }')"
+echo "vs goaccess: $(awk -v a="$best_goaccess" -v b="$best_kontor" 'BEGIN { printf "%.1f", a / b }')x"
+echo "vs cat: $(awk -v a="$best_cat" -v b="$best_kontor" 'BEGIN { printf "%.2f", a / b }')x"
+echo "peak memory of the collector: $((peak_kb / 1024)) MB (Maximum resident set size)"

@@ -1,0 +1,392 @@
+// Package stats measures what users use on the system (STA-3): traffic from
+// the web, FTP and (later) mail server logs, read incrementally, and storage
+// from the users' homes, mail folders and databases.
+//
+// The traffic side is built for speed: a log is read with a large buffer
+// and parsed as bytes, without regular expressions or per-line
+// allocations, into a small map of sums per user and day. Where it stopped
+// in each file is kept in the store together with the sums, in one
+// transaction, so that no byte is counted twice and none is lost when the
+// log is rotated.
+package stats
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Source says which server measured some traffic; the traffic pages split
+// by it (STA-2).
+type Source uint8
+
+// The sources of traffic.
+const (
+	SourceWeb Source = iota
+	SourceFTP
+	SourceMail
+	numSources
+)
+
+// String is the name the store uses for the source.
+func (s Source) String() string {
+	switch s {
+	case SourceWeb:
+		return "web"
+	case SourceFTP:
+		return "ftp"
+	case SourceMail:
+		return "mail"
+	}
+	return fmt.Sprintf("source(%d)", uint8(s))
+}
+
+// Day is a calendar day written as the number yyyymmdd, the day as the
+// server wrote it in its log (its local time).
+type Day int32
+
+// Month returns yyyymm.
+func (d Day) Month() int { return int(d) / 100 }
+
+// Sum is traffic: bytes and hits (requests, transfers or messages).
+type Sum struct {
+	Bytes int64
+	Hits  int64
+}
+
+func (s *Sum) add(o Sum) {
+	s.Bytes += o.Bytes
+	s.Hits += o.Hits
+}
+
+// Cell is the traffic of one user on one day from one source.
+type Cell struct {
+	User   int32 // index into Targets.Users
+	Day    Day
+	Source Source
+	Sum
+}
+
+// Unassigned is traffic that belongs to no known user: a vhost without a
+// domain in the store, an FTP login that is not a user.
+type Unassigned struct {
+	Name   string
+	Day    Day
+	Source Source
+	Sum
+}
+
+// OtherName stands for every unknown name beyond the first
+// maxUnassignedNames of one run, so a flood of random Host headers cannot
+// grow memory or the store without bound.
+const OtherName = "(other)"
+
+// maxUnassignedNames bounds the distinct unknown names one tally keeps.
+const maxUnassignedNames = 10000
+
+// Tally collects what the parsers of one goroutine found. It is not safe
+// for concurrent use: each goroutine has its own, and Merge joins them.
+type Tally struct {
+	// cur holds, per user and source, the sum of the day being counted:
+	// logs are written in time order, so nearly every line adds to it.
+	// It is a dense slice (a few dozen KB for thousands of users) that
+	// stays in the CPU cache, unlike a map with an entry per user and day.
+	cur []slot
+	// The finished days, key → index into cells.
+	idx        map[uint64]int32
+	cells      []Cell
+	unassigned map[unassignedKey]*Sum
+	names      map[string]struct{} // distinct unassigned names
+	// Lines counts complete lines seen, Malformed those skipped because
+	// they did not parse.
+	Lines, Malformed int64
+	// Bytes counts the log bytes parsed.
+	Bytes int64
+}
+
+type slot struct {
+	day Day // 0: empty
+	Sum
+}
+
+type unassignedKey struct {
+	name string
+	day  Day
+	src  Source
+}
+
+// NewTally returns an empty tally.
+func NewTally() *Tally {
+	return &Tally{idx: map[uint64]int32{}, unassigned: map[unassignedKey]*Sum{}, names: map[string]struct{}{}}
+}
+
+func cellKey(user int32, day Day, src Source) uint64 {
+	// day < 2^27 (99991231), src < 4: both fit under the user's 32 bits.
+	return uint64(uint32(user))<<32 | uint64(src)<<28 | uint64(uint32(day))
+}
+
+// Add counts bytes and hits for a user on a day.
+func (t *Tally) Add(user int32, day Day, src Source, bytes, hits int64) {
+	i := int(user)*int(numSources) + int(src)
+	if i >= len(t.cur) {
+		n := 2 * len(t.cur)
+		if n <= i {
+			n = i + 64
+		}
+		t.cur = append(t.cur, make([]slot, n-len(t.cur))...)
+	}
+	s := &t.cur[i]
+	if s.day == day {
+		s.Bytes += bytes
+		s.Hits += hits
+		return
+	}
+	if s.day != 0 {
+		t.addCell(user, s.day, src, s.Sum)
+	}
+	s.day, s.Bytes, s.Hits = day, bytes, hits
+}
+
+func (t *Tally) addCell(user int32, day Day, src Source, sum Sum) {
+	k := cellKey(user, day, src)
+	i, ok := t.idx[k]
+	if !ok {
+		i = int32(len(t.cells))
+		t.idx[k] = i
+		t.cells = append(t.cells, Cell{User: user, Day: day, Source: src})
+	}
+	t.cells[i].add(sum)
+}
+
+// flush moves the days being counted into cells.
+func (t *Tally) flush() {
+	for i := range t.cur {
+		s := &t.cur[i]
+		if s.day != 0 {
+			t.addCell(int32(i/int(numSources)), s.day, Source(i%int(numSources)), s.Sum)
+			*s = slot{}
+		}
+	}
+}
+
+// AddUnassigned counts traffic of an unknown name. name is copied only
+// when it is new.
+func (t *Tally) AddUnassigned(name []byte, day Day, src Source, bytes, hits int64) {
+	s, ok := t.unassigned[unassignedKey{string(name), day, src}]
+	if !ok {
+		n := string(name)
+		if _, known := t.names[n]; !known {
+			if len(t.names) >= maxUnassignedNames {
+				n = OtherName
+			} else {
+				t.names[n] = struct{}{}
+			}
+		}
+		k := unassignedKey{n, day, src}
+		if s = t.unassigned[k]; s == nil {
+			s = &Sum{}
+			t.unassigned[k] = s
+		}
+	}
+	s.Bytes += bytes
+	s.Hits += hits
+}
+
+// Merge adds o into t.
+func (t *Tally) Merge(o *Tally) {
+	o.flush()
+	for _, c := range o.cells {
+		t.addCell(c.User, c.Day, c.Source, c.Sum)
+	}
+	for k, s := range o.unassigned {
+		t.AddUnassigned([]byte(k.name), k.day, k.src, s.Bytes, s.Hits)
+	}
+	t.Lines += o.Lines
+	t.Malformed += o.Malformed
+	t.Bytes += o.Bytes
+}
+
+// Cells returns the per-user sums, ordered by user, day and source.
+func (t *Tally) Cells() []Cell {
+	t.flush()
+	out := append([]Cell(nil), t.cells...)
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.User != b.User {
+			return a.User < b.User
+		}
+		if a.Day != b.Day {
+			return a.Day < b.Day
+		}
+		return a.Source < b.Source
+	})
+	return out
+}
+
+// Unassigned returns the traffic of unknown names, ordered by name, day
+// and source.
+func (t *Tally) Unassigned() []Unassigned {
+	out := make([]Unassigned, 0, len(t.unassigned))
+	for k, s := range t.unassigned {
+		out = append(out, Unassigned{Name: k.name, Day: k.day, Source: k.src, Sum: *s})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Day != b.Day {
+			return a.Day < b.Day
+		}
+		return a.Source < b.Source
+	})
+	return out
+}
+
+// TopUnassigned sums the unknown names over days and returns the n with
+// the most hits (then bytes), for the run's report.
+func (t *Tally) TopUnassigned(n int) []Unassigned {
+	by := map[string]*Unassigned{}
+	for k, s := range t.unassigned {
+		key := k.src.String() + "\x00" + k.name
+		u := by[key]
+		if u == nil {
+			u = &Unassigned{Name: k.name, Source: k.src}
+			by[key] = u
+		}
+		u.add(*s)
+	}
+	out := make([]Unassigned, 0, len(by))
+	for _, u := range by {
+		out = append(out, *u)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Hits != b.Hits {
+			return a.Hits > b.Hits
+		}
+		if a.Bytes != b.Bytes {
+			return a.Bytes > b.Bytes
+		}
+		return a.Name < b.Name
+	})
+	if n >= 0 && len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// UnassignedHits is the number of hits no user was found for.
+func (t *Tally) UnassignedHits() int64 {
+	var n int64
+	for _, s := range t.unassigned {
+		n += s.Hits
+	}
+	return n
+}
+
+// Targets are the names traffic is attributed by: domains (for vhosts) and
+// logins (for FTP). Users holds the account id of each user index. Targets
+// is read-only once built and shared by all goroutines.
+type Targets struct {
+	Users   []int64
+	domains map[string]int32
+	logins  map[string]int32
+}
+
+// NewTargets indexes domains (name → user id) and logins (login → user
+// id). Names are compared in lower case.
+func NewTargets(domains, logins map[string]int64) *Targets {
+	t := &Targets{domains: make(map[string]int32, len(domains)), logins: make(map[string]int32, len(logins))}
+	index := map[int64]int32{}
+	user := func(id int64) int32 {
+		i, ok := index[id]
+		if !ok {
+			i = int32(len(t.Users))
+			index[id] = i
+			t.Users = append(t.Users, id)
+		}
+		return i
+	}
+	// Sorted, so user indexes do not depend on map order.
+	for _, name := range sortedKeys(domains) {
+		t.domains[strings.TrimSuffix(strings.ToLower(name), ".")] = user(domains[name])
+	}
+	for _, name := range sortedKeys(logins) {
+		t.logins[strings.ToLower(name)] = user(logins[name])
+	}
+	return t
+}
+
+func sortedKeys(m map[string]int64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Resolver maps names from a log to user indexes, with a cache of its own.
+// Each goroutine has one.
+type Resolver struct {
+	t     *Targets
+	cache hostCache
+}
+
+// NewResolver returns a resolver over t.
+func NewResolver(t *Targets) *Resolver {
+	return &Resolver{t: t, cache: newHostCache()}
+}
+
+// Host returns the user whose domain serves host, or -1. host is lower
+// case without port. The owner of the longest matching domain wins: the
+// domain itself, www.domain and any subdomain *.domain belong to it.
+func (r *Resolver) Host(host []byte) int32 {
+	h := r.cache.hash(host)
+	if u, ok := r.cache.get(h, host); ok {
+		return u
+	}
+	u := int32(-1)
+	for rest := host; len(rest) > 0; {
+		if v, ok := r.t.domains[string(rest)]; ok { // no allocation: map index with string(b)
+			u = v
+			break
+		}
+		dot := indexDot(rest)
+		if dot < 0 {
+			break
+		}
+		rest = rest[dot+1:]
+	}
+	r.cache.put(h, host, u)
+	return u
+}
+
+func indexDot(b []byte) int {
+	for i, c := range b {
+		if c == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+// FTPUser returns the user of an FTP login: the user itself (webN) or the
+// user an extra FTP account belongs to (webNfM → webN); -1 if none.
+func (r *Resolver) FTPUser(login []byte) int32 {
+	if u, ok := r.t.logins[string(login)]; ok {
+		return u
+	}
+	// webNfM: strip "f" and digits from the end.
+	i := len(login)
+	for i > 0 && login[i-1] >= '0' && login[i-1] <= '9' {
+		i--
+	}
+	if i < len(login) && i > 1 && login[i-1] == 'f' {
+		if u, ok := r.t.logins[string(login[:i-1])]; ok {
+			return u
+		}
+	}
+	return -1
+}

@@ -1,0 +1,269 @@
+package stats
+
+import "bytes"
+
+// VCombined is Apache's "vhost_combined" access log:
+//
+//	%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"
+//
+// also without ":%p", and also without the referer and user agent
+// ("vhost_common"). The bytes counted are %O (sent, headers included), or
+// %b where a log uses it; "-" is 0.
+type VCombined struct{}
+
+// Name implements Format.
+func (VCombined) Name() string { return "vcombined" }
+
+// Source implements Format.
+func (VCombined) Source() Source { return SourceWeb }
+
+// Independent implements Format: every line stands alone.
+func (VCombined) Independent() bool { return true }
+
+// NewParser implements Format.
+func (VCombined) NewParser(r *Resolver, t *Tally) Parser {
+	return &vcombinedParser{r: r, t: t}
+}
+
+type vcombinedParser struct {
+	r *Resolver
+	t *Tally
+	// The last date seen and its day: consecutive lines almost always
+	// share the date, so it is parsed once per day, not once per line.
+	lastDate [11]byte
+	lastDay  Day
+	// host is a scratch buffer for a host name that needs lower-casing.
+	host [256]byte
+}
+
+// Host-name byte classes of hostClass.
+const (
+	hcBad   = iota // ends the line as malformed
+	hcOK           // a-z 0-9 . - _
+	hcUpper        // A-Z: lower-cased before the lookup
+	hcColon        // the port follows
+	hcSpace        // end of the field
+)
+
+var hostClass = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = hcOK
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = hcOK
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = hcUpper
+	}
+	t['.'], t['-'], t['_'] = hcOK, hcOK, hcOK
+	t[':'] = hcColon
+	t[' '] = hcSpace
+	return t
+}()
+
+// Parse implements Parser.
+func (p *vcombinedParser) Parse(buf []byte) {
+	t := p.t
+	t.Bytes += int64(len(buf))
+	for len(buf) > 0 {
+		nl := bytes.IndexByte(buf, '\n')
+		var line []byte
+		if nl < 0 {
+			line, buf = buf, nil
+		} else {
+			line, buf = buf[:nl], buf[nl+1:]
+		}
+		t.Lines++
+		if !p.line(line) {
+			t.Malformed++
+		}
+	}
+}
+
+// line parses one line and reports whether it was well-formed.
+func (p *vcombinedParser) line(l []byte) bool {
+	if n := len(l); n > 0 && l[n-1] == '\r' {
+		l = l[:n-1]
+	}
+	// %v, lower-cased, without its port.
+	i, upper := 0, false
+host:
+	for ; i < len(l); i++ {
+		switch hostClass[l[i]] {
+		case hcOK:
+		case hcUpper:
+			upper = true
+		case hcColon, hcSpace:
+			break host
+		default:
+			return false
+		}
+	}
+	if i == 0 || i > 253 || i >= len(l) {
+		return false
+	}
+	host := l[:i]
+	if host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
+		if len(host) == 0 {
+			return false
+		}
+	}
+	if l[i] == ':' {
+		i++
+		start := i
+		for i < len(l) && l[i] >= '0' && l[i] <= '9' {
+			i++
+		}
+		if i == start || i-start > 5 || i >= len(l) || l[i] != ' ' {
+			return false
+		}
+	}
+	if upper {
+		n := copy(p.host[:], host)
+		for j := 0; j < n; j++ {
+			if c := p.host[j]; c >= 'A' && c <= 'Z' {
+				p.host[j] = c + 'a' - 'A'
+			}
+		}
+		host = p.host[:n]
+	}
+	// %h %l %u, then %t: [10/Oct/2026:13:55:36 +0200]. Three fields
+	// before the date tell a vhost log from a plain combined one, whose
+	// client address would otherwise pass for a vhost.
+	rest := l[i:]
+	b := bytes.IndexByte(rest, '[')
+	if b < 0 || len(rest) < b+30 || bytes.Count(rest[:b], space) < 4 {
+		return false
+	}
+	date := rest[b+1:]
+	if date[26] != ']' || date[27] != ' ' || date[28] != '"' {
+		return false
+	}
+	var day Day
+	if [11]byte(date[:11]) == p.lastDate && p.lastDay != 0 {
+		day = p.lastDay
+	} else {
+		day = parseCLFDay(date[:11])
+		if day == 0 {
+			return false
+		}
+		p.lastDate, p.lastDay = [11]byte(date[:11]), day
+	}
+	// "%r": up to the first quote that is not escaped as \".
+	req := date[29:]
+	q := 0
+	for {
+		k := bytes.IndexByte(req[q:], '"')
+		if k < 0 {
+			return false
+		}
+		q += k
+		bs := 0
+		for j := q - 1; j >= 0 && req[j] == '\\'; j-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			break
+		}
+		q++
+	}
+	// %>s %O
+	f := req[q+1:]
+	if len(f) < 6 || f[0] != ' ' || !digit(f[1]) || !digit(f[2]) || !digit(f[3]) || f[4] != ' ' {
+		return false
+	}
+	f = f[5:]
+	var n int64
+	j := 0
+	if f[0] == '-' {
+		j = 1
+	} else {
+		for ; j < len(f) && digit(f[j]); j++ {
+			n = n*10 + int64(f[j]-'0')
+		}
+		if j == 0 || j > 18 {
+			return false
+		}
+	}
+	if j < len(f) && f[j] != ' ' {
+		return false
+	}
+	if u := p.r.Host(host); u >= 0 {
+		p.t.Add(u, day, SourceWeb, n, 1)
+	} else {
+		p.t.AddUnassigned(host, day, SourceWeb, n, 1)
+	}
+	return true
+}
+
+var space = []byte{' '}
+
+func digit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseCLFDay parses "10/Oct/2026" into 20261010, 0 if it is not a date.
+func parseCLFDay(b []byte) Day {
+	if len(b) < 11 || b[2] != '/' || b[6] != '/' {
+		return 0
+	}
+	d, ok1 := num(b[0:2])
+	y, ok2 := num(b[7:11])
+	m := monthNumber(b[3], b[4], b[5])
+	if !ok1 || !ok2 || m == 0 || !validDate(y, m, d) {
+		return 0
+	}
+	return Day(y*10000 + m*100 + d)
+}
+
+func num(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if !digit(c) {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// monthNumber maps "Jan".."Dec" (any case) to 1..12, else 0.
+func monthNumber(a, b, c byte) int {
+	switch uint32(a|0x20)<<16 | uint32(b|0x20)<<8 | uint32(c|0x20) {
+	case 'j'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'f'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'm'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'a'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'm'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'j'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'j'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'a'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 's'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'o'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'n'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'd'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
+}
+
+func validDate(y, m, d int) bool {
+	if y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m]
+	if m == 2 && (y%4 == 0 && y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
+}
