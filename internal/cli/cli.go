@@ -69,6 +69,8 @@ func commands() []*command {
 		userCreateCommand(), userListCommand(),
 		userShowCommand(), userSetLimitCommand(), userStatusCommand(panel.StatusLocked), userStatusCommand(panel.StatusEnabled), userDeleteCommand(), userPasswdCommand(),
 		templateCreateCommand(), templateListCommand(), templateDeleteCommand(),
+		statsCollectCommand(), statsDuCommand(),
+		circularSendCommand(), circularStatusCommand(),
 		userFrontPageCommand(), userSSLCommand(), userMySQLExternalCommand(),
 		mailTestCommand(),
 	}
@@ -80,6 +82,8 @@ var groups = map[string]string{
 	"reseller": "create, list and limit resellers",
 	"user":     "create, list, show and change users",
 	"template": "create, list and delete templates of a reseller",
+	"stats":    "collect traffic from the logs and measure storage",
+	"circular": "send circulars to a reseller's users and follow them",
 	"mail":     "check outgoing mail",
 }
 
