@@ -48,17 +48,7 @@ func (a *App) ChangeFrontPagePassword(ctx context.Context, actor panel.Actor, ne
 	if err := actor.CheckProtected("new"); err != nil {
 		return err
 	}
-	set, err := a.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	if err := set.Password.Check("new", new1); err != nil {
-		return err
-	}
-	if new1 != new2 {
-		return panel.Invalid("new2", "err.password.mismatch")
-	}
-	h, err := a.hash(new1)
+	h, err := a.newPassword(ctx, new1, new2)
 	if err != nil {
 		return err
 	}

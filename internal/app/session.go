@@ -137,17 +137,7 @@ func (a *App) ChangePassword(ctx context.Context, actor panel.Actor, token, old,
 	if ok, _ := auth.Verify(h, old); !ok {
 		return panel.Invalid("old", "err.password.old")
 	}
-	set, err := a.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	if err := set.Password.Check("new", new1); err != nil {
-		return err
-	}
-	if new1 != new2 {
-		return panel.Invalid("new2", "err.password.mismatch")
-	}
-	nh, err := a.hash(new1)
+	nh, err := a.newPassword(ctx, new1, new2)
 	if err != nil {
 		return err
 	}
@@ -155,4 +145,20 @@ func (a *App) ChangePassword(ctx context.Context, actor panel.Actor, token, old,
 		return err
 	}
 	return a.Store.DeleteOtherSessions(ctx, actor.ID, auth.HashToken(token))
+}
+
+// newPassword checks a new password entered twice (fields "new" and
+// "new2") against the policy and returns its hash.
+func (a *App) newPassword(ctx context.Context, new1, new2 string) (string, error) {
+	set, err := a.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := set.Password.Check("new", new1); err != nil {
+		return "", err
+	}
+	if new1 != new2 {
+		return "", panel.Invalid("new2", "err.password.mismatch")
+	}
+	return a.hash(new1)
 }

@@ -109,21 +109,14 @@ func (s *Store) SetUsage(ctx context.Context, userID int64, r panel.Resource, us
 // before the user is deleted.
 func (s *Store) forgetUser(ctx context.Context, tx *sql.Tx, userID, resellerID int64) error {
 	d := totalsDelta{}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT resource, value FROM user_limits WHERE account_id = ?`), userID)
+	limits, err := s.userLimits(ctx, tx, userID)
 	if err != nil {
-		return panel.Internal(err)
+		return err
 	}
-	for rows.Next() {
-		var r string
-		var v int64
-		if err := rows.Scan(&r, &v); err != nil {
-			rows.Close()
-			return panel.Internal(err)
-		}
-		d.limit(panel.Resource(r), v, 0)
+	for r, v := range limits {
+		d.limit(r, v, 0)
 	}
-	rows.Close()
-	rows, err = tx.QueryContext(ctx, s.q(`SELECT resource, used FROM usage WHERE account_id = ?`), userID)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT resource, used FROM usage WHERE account_id = ?`), userID)
 	if err != nil {
 		return panel.Internal(err)
 	}

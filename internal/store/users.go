@@ -220,6 +220,28 @@ func (s *Store) putUserLimits(ctx context.Context, tx *sql.Tx, id int64, l panel
 	return nil
 }
 
+// userLimits reads a user's limits.
+func (s *Store) userLimits(ctx context.Context, q queryer, id int64) (panel.Limits, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT resource, value FROM user_limits WHERE account_id = ?`), id)
+	if err != nil {
+		return nil, panel.Internal(fmt.Errorf("limits of %d: %w", id, err))
+	}
+	defer rows.Close()
+	l := panel.Limits{}
+	for rows.Next() {
+		var r string
+		var v int64
+		if err := rows.Scan(&r, &v); err != nil {
+			return nil, panel.Internal(err)
+		}
+		l[panel.Resource(r)] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, panel.Internal(err)
+	}
+	return l, nil
+}
+
 func (s *Store) insertDomain(ctx context.Context, tx *sql.Tx, userID int64, field string, d NewDomain) error {
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO domains (user_id, name, display, dns, dnr, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		userID, d.Name, strings.ToLower(panel.DisplayDomain(d.Name)), b2i(d.DNS), b2i(d.DNR), s.now().Unix())
@@ -262,21 +284,9 @@ func (s *Store) User(ctx context.Context, actor panel.Actor, id int64) (panel.Us
 		if show != "" {
 			p.Show = strings.Split(show, ",")
 		}
-		u.Limits = panel.Limits{}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT resource, value FROM user_limits WHERE account_id = ?`), id)
-		if err != nil {
-			return panel.Internal(err)
+		if u.Limits, err = s.userLimits(ctx, tx, id); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var r string
-			var v int64
-			if err := rows.Scan(&r, &v); err != nil {
-				rows.Close()
-				return panel.Internal(err)
-			}
-			u.Limits[panel.Resource(r)] = v
-		}
-		rows.Close()
 		if u.Services, err = s.services(ctx, tx, id); err != nil {
 			return err
 		}

@@ -209,23 +209,9 @@ func (s *Store) SetUserPlan(ctx context.Context, actor panel.Actor, userID int64
 		if err := s.lockReseller(ctx, tx, reseller); err != nil {
 			return err
 		}
-		old := panel.Limits{}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT resource, value FROM user_limits WHERE account_id = ?`), userID)
+		old, err := s.userLimits(ctx, tx, userID)
 		if err != nil {
-			return panel.Internal(err)
-		}
-		for rows.Next() {
-			var r string
-			var v int64
-			if err := rows.Scan(&r, &v); err != nil {
-				rows.Close()
-				return panel.Internal(err)
-			}
-			old[panel.Resource(r)] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return panel.Internal(err)
+			return err
 		}
 		rl, err := s.resellerLimits(ctx, tx, reseller)
 		if err != nil {

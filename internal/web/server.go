@@ -121,12 +121,6 @@ func (s *Server) handle(method, pattern string, role panel.Role, h func(http.Res
 	s.mux.Handle(method+" "+pattern, s.page(role, h))
 }
 
-type ctxKey int
-
-const (
-	sessionKey ctxKey = iota
-)
-
 // reqSession is what the session middleware found.
 type reqSession struct {
 	token string
@@ -142,18 +136,8 @@ func (s *Server) page(role panel.Role, h func(http.ResponseWriter, *http.Request
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := s.newPage(r)
 		if role != "" {
-			rs, err := s.loadSession(r)
-			if err != nil {
-				if panel.ErrorKind(err) == panel.KindUnauthorized {
-					http.Redirect(w, r, "/login?next="+urlEscape(r.URL.Path), http.StatusSeeOther)
-					return
-				}
-				s.fail(w, r, p, err)
-				return
-			}
-			p.setSession(rs)
-			if rs.actor.Role != role {
-				s.fail(w, r, p, panel.Forbidden("", "err.forbidden"))
+			rs, ok := s.authorize(w, r, p, role)
+			if !ok {
 				return
 			}
 			if r.Method == http.MethodPost && !validCSRF(r, rs.ss.CSRF) {
@@ -163,6 +147,26 @@ func (s *Server) page(role panel.Role, h func(http.ResponseWriter, *http.Request
 		}
 		h(w, r, p)
 	})
+}
+
+// authorize loads the session into p and checks the role. When it returns
+// false it has answered: a redirect to the login, or an error page.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, p *Page, role panel.Role) (*reqSession, bool) {
+	rs, err := s.loadSession(r)
+	if err != nil {
+		if panel.ErrorKind(err) == panel.KindUnauthorized {
+			http.Redirect(w, r, "/login?next="+urlEscape(r.URL.Path), http.StatusSeeOther)
+			return nil, false
+		}
+		s.fail(w, r, p, err)
+		return nil, false
+	}
+	p.setSession(rs)
+	if rs.actor.Role != role {
+		s.fail(w, r, p, panel.Forbidden("", "err.forbidden"))
+		return nil, false
+	}
+	return rs, true
 }
 
 func validCSRF(r *http.Request, want string) bool {

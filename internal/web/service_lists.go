@@ -70,21 +70,9 @@ func (s *Server) handleBounded(method, pattern string, role panel.Role, max int6
 		// the browser reads the answer instead of a reset connection.
 		_, _ = io.Copy(io.Discard, r.Body)
 		p := s.newPage(r)
-		rs, err := s.loadSession(r)
-		if err != nil {
-			if panel.ErrorKind(err) == panel.KindUnauthorized {
-				http.Redirect(w, r, "/login?next="+urlEscape(r.URL.Path), http.StatusSeeOther)
-				return
-			}
-			s.fail(w, r, p, err)
-			return
+		if _, ok := s.authorize(w, r, p, role); ok {
+			tooLarge(w, r, p)
 		}
-		p.setSession(rs)
-		if rs.actor.Role != role {
-			s.fail(w, r, p, panel.Forbidden("", "err.forbidden"))
-			return
-		}
-		tooLarge(w, r, p)
 	}))
 }
 
