@@ -278,3 +278,29 @@ func TestSecurityHeadersAndStatic(t *testing.T) {
 		t.Errorf("next=//evil.example led to %q", loc)
 	}
 }
+
+// TestUserHomeShowsMarkedData: the user's start page shows exactly the
+// personal data its reseller marked "show", with the reseller's labels.
+func TestUserHomeShowsMarkedData(t *testing.T) {
+	f := newFixture(t)
+	r1 := panel.Actor{ID: f.res1.ID, Role: panel.RoleReseller, ResellerID: f.res1.ID}
+	if err := f.app.Store.SetAccountSetting(t.Context(), r1, "custom1_label", "Kundennummer"); err != nil {
+		t.Fatal(err)
+	}
+	cr, _, err := f.app.CreateUser(t.Context(), r1, app.UserInput{Password: "homepw1",
+		Profile: panel.Profile{Name: "Hanna Home", Phone: "+49 30 1234", Email: "hanna@example.com",
+			Custom: [3]string{"K-4711", "", ""}, Show: []string{"name", "custom1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.pw[cr.User.Login] = "homepw1"
+	c := f.login(cr.User.Login, "/user/")
+	_, body := c.get("/user/")
+	tx := text(body)
+	if !strings.Contains(tx, "Your data Name Hanna Home Kundennummer K-4711") {
+		t.Errorf("shown data: %s", tx)
+	}
+	if strings.Contains(tx, "+49 30 1234") {
+		t.Errorf("unmarked phone shown: %s", tx)
+	}
+}
