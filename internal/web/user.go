@@ -46,4 +46,3 @@ func (s *Server) userHome(w http.ResponseWriter, r *http.Request, p *Page) {
 	p.Data = d
 	s.render(w, http.StatusOK, "userhome", p)
 }
-
