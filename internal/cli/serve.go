@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"kontor/internal/app"
 	"kontor/internal/config"
 	"kontor/internal/demo"
 	"kontor/internal/web"
@@ -49,6 +50,7 @@ Logs go to standard error at the configured log_level.`,
 				defer st.Close()
 				a := r.newApp(st, log)
 				defer r.startMail(ctx, a, log)()
+				defer startStats(ctx, a, cfg.Root)()
 				srv, err := web.New(web.Options{App: a, Catalog: r.cat, Log: log, SecureCookies: cfg.SecureCookies})
 				if err != nil {
 					return err
@@ -181,6 +183,9 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 		return err
 	}
 	defer r.startMail(ctx, a, log)()
+	// The sandbox has var/log: logs put under <dir>/root/var/log/apache2
+	// are read like on a server.
+	defer startStats(ctx, a, root)()
 	srv, err := web.New(web.Options{App: a, Catalog: r.cat, Log: log})
 	if err != nil {
 		return err
@@ -216,4 +221,14 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 	}
 	fmt.Fprintf(w, "Demo stopped; its files stay in %s\n", dir)
 	return nil
+}
+
+// startStats runs the traffic collector and the storage measurement in
+// the background (STA-3) on the logs under root; the returned function
+// stops them and waits for a running job, also when serve ends with an
+// error while ctx is still live.
+func startStats(ctx context.Context, a *app.App, root string) func() {
+	sctx, cancel := context.WithCancel(ctx)
+	wait := a.StartStats(sctx, a.StatsJobs(root))
+	return func() { cancel(); wait() }
 }

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"kontor/internal/app"
 	"kontor/internal/stats"
 	"kontor/internal/store"
 )
@@ -141,17 +142,13 @@ where ROOT is the configured root.`,
 // root) into the list of logs.
 func resolveLogs(specs []logSpec, root string) ([]stats.LogFile, error) {
 	if len(specs) == 0 {
-		dir := filepath.Join(root, "var/log/apache2")
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-			specs = append(specs, logSpec{path: dir, dir: true})
+		// The same default logs the scheduled collection in serve reads.
+		logs, err := app.DefaultStatsLogs(root)
+		if errors.Is(err, app.ErrNoLogs) {
+			return nil, usagef("neither %s nor %s exists; give --log or --log-dir",
+				filepath.Join(root, "var/log/apache2"), filepath.Join(root, "var/log/xferlog"))
 		}
-		xfer := filepath.Join(root, "var/log/xferlog")
-		if _, err := os.Stat(xfer); err == nil {
-			specs = append(specs, logSpec{path: xfer, format: "xferlog"})
-		}
-		if len(specs) == 0 {
-			return nil, usagef("neither %s nor %s exists; give --log or --log-dir", dir, xfer)
-		}
+		return logs, err
 	}
 	var out []stats.LogFile
 	seen := map[string]bool{}

@@ -72,6 +72,7 @@ func adminMenus() []menu {
 			{Slug: "settings", Key: "tool.server_settings", URL: "/admin/settings"},
 			{Slug: "ips", Key: "tool.ips", URL: "/admin/ips"},
 			{Slug: "messages", Key: "tool.messages", URL: "/admin/messages"},
+			{Slug: "stats", Key: "tool.server_stats", URL: "/admin/stats"},
 			{Slug: "password", Key: "tool.password", URL: "/admin/password"},
 			{Slug: "language", Key: "tool.language", URL: "/admin/language"},
 		}},

@@ -54,6 +54,7 @@ func (s *Server) register() {
 	s.registerUserPages()
 	s.registerCircular()
 	s.registerServiceLists()
+	s.registerStats()
 
 	s.registerAPI()
 }
