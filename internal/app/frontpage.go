@@ -3,12 +3,23 @@ package app
 import (
 	"context"
 
+	"kontor/internal/auth"
 	"kontor/internal/panel"
 )
 
+// htpasswdHash hashes a publishing password in the form Apache verifies
+// (bcrypt), as the WebDAV endpoint checks it, not the panel.
+func htpasswdHash(pw string) (string, error) {
+	h, err := auth.HashHtpasswd(pw)
+	if err != nil {
+		return "", panel.Internal(err)
+	}
+	return h, nil
+}
+
 // FrontPageResult is what switching FrontPage on hands out once: the
-// publishing login and its generated password. Only the password's hash is
-// stored, so it cannot be shown again.
+// publishing login and its generated password. Only the password's bcrypt
+// hash is stored (Apache's own format), so it cannot be shown again.
 type FrontPageResult struct {
 	Login    string
 	Password string
@@ -29,7 +40,7 @@ func (a *App) SetFrontPage(ctx context.Context, actor panel.Actor, userID int64,
 	if err != nil {
 		return FrontPageResult{}, err
 	}
-	h, err := a.hash(pw)
+	h, err := htpasswdHash(pw)
 	if err != nil {
 		return FrontPageResult{}, err
 	}
@@ -48,7 +59,7 @@ func (a *App) ChangeFrontPagePassword(ctx context.Context, actor panel.Actor, ne
 	if err := actor.CheckProtected("new"); err != nil {
 		return err
 	}
-	h, err := a.newPassword(ctx, new1, new2)
+	h, err := a.newPassword(ctx, new1, new2, htpasswdHash)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func (a *App) ChangePassword(ctx context.Context, actor panel.Actor, token, old,
 	if ok, _ := auth.Verify(h, old); !ok {
 		return panel.Invalid("old", "err.password.old")
 	}
-	nh, err := a.newPassword(ctx, new1, new2)
+	nh, err := a.newPassword(ctx, new1, new2, a.hash)
 	if err != nil {
 		return err
 	}
@@ -148,8 +148,8 @@ func (a *App) ChangePassword(ctx context.Context, actor panel.Actor, token, old,
 }
 
 // newPassword checks a new password entered twice (fields "new" and
-// "new2") against the policy and returns its hash.
-func (a *App) newPassword(ctx context.Context, new1, new2 string) (string, error) {
+// "new2") against the policy and returns its hash made by hash.
+func (a *App) newPassword(ctx context.Context, new1, new2 string, hash func(string) (string, error)) (string, error) {
 	set, err := a.Settings(ctx)
 	if err != nil {
 		return "", err
@@ -160,5 +160,5 @@ func (a *App) newPassword(ctx context.Context, new1, new2 string) (string, error
 	if new1 != new2 {
 		return "", panel.Invalid("new2", "err.password.mismatch")
 	}
-	return a.hash(new1)
+	return hash(new1)
 }

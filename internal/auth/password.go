@@ -43,7 +43,11 @@ func (p Params) Hash(password string) (string, error) {
 var ErrMalformedHash = errors.New("malformed password hash")
 
 // Verify reports whether password matches the PHC string, in constant time.
+// It also checks the bcrypt hashes of HashHtpasswd.
 func Verify(encoded, password string) (bool, error) {
+	if strings.HasPrefix(encoded, "$2") {
+		return verifyBcrypt(encoded, password)
+	}
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, ErrMalformedHash

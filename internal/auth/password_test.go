@@ -44,3 +44,22 @@ func TestToken(t *testing.T) {
 		t.Fatal("token hash mismatch")
 	}
 }
+
+func TestHtpasswd(t *testing.T) {
+	h, err := HashHtpasswd("webdav-pw1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$2y$11$") || len(h) != 60 {
+		t.Fatalf("hash %q is not an htpasswd -B hash", h)
+	}
+	if ok, err := Verify(h, "webdav-pw1"); !ok || err != nil {
+		t.Fatalf("right password refused: %v", err)
+	}
+	if ok, _ := Verify(h, "webdav-pw2"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	if _, err := HashHtpasswd(strings.Repeat("x", 73)); err == nil {
+		t.Fatal("over-long password hashed")
+	}
+}
