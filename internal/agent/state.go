@@ -1,0 +1,68 @@
+// Package agent is the privileged side of Kontor (SYS-1..3): it reads the
+// desired state of the users placed on its server, renders each daemon's
+// files, validates them with the daemon's own checker, swaps them in
+// atomically and reloads. This file holds the desired state the renderers
+// take; the reconcile loop and the daemon packages build on it.
+package agent
+
+import (
+	"kontor/internal/panel"
+)
+
+// State is the desired state of one hosting server.
+type State struct {
+	Server Server
+	Users  []User
+}
+
+// Server holds the server-wide facts the renderers need.
+type Server struct {
+	Hostname    string   // the server's own name, e.g. "server1.example.net"
+	SharedIPv4  []string // shared addresses every non-exclusive vhost listens on
+	SharedIPv6  []string
+	NameServers []string // our name servers, for NS records (FQDNs)
+	MailHost    string   // MX target for zones
+	// ColdFusion is the address of the ColdFusion engine, "" when the admin
+	// configured none (then the service has no effect).
+	ColdFusion string
+}
+
+// User is the desired state of one hosting account (webN).
+type User struct {
+	ID       int64
+	Login    string
+	UID      int    // system uid/gid: the configured base plus the user's number
+	Home     string // absolute path on the target system, e.g. "/home/web1"
+	Locked   bool
+	Services panel.ServiceSet
+	Limits   panel.Limits
+	Domains  []Domain
+	// SSL is the user's certificate, nil when none (USR-6).
+	SSL *Certificate
+	// FrontPage is the publishing login (USR-5), nil when off.
+	FrontPage *FrontPage
+	// IndexHTML is the reseller's start page with ##user## replaced, and
+	// IndexName its file name (SET-2); empty when the reseller set none.
+	IndexHTML string
+	IndexName string
+}
+
+// Domain is one of a user's domains, in punycode.
+type Domain struct {
+	Name string
+	DNS  bool   // our name servers serve the zone
+	IP   string // the exclusive address, "" for the shared ones
+}
+
+// Certificate is a PEM key pair with an optional chain.
+type Certificate struct {
+	CertPEM  string
+	KeyPEM   string
+	ChainPEM string
+}
+
+// FrontPage is the WebDAV publishing login and its password hash.
+type FrontPage struct {
+	Login string
+	Hash  string // as the WebDAV server verifies it
+}
