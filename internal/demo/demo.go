@@ -192,6 +192,17 @@ func Seed(ctx context.Context, a *app.App) (Logins, error) {
 			return nil, fmt.Errorf("demo reseller %s: %w", rs.login, err)
 		}
 		out = append(out, Login{Login: r.Login, Password: pw, Role: panel.RoleReseller, Name: rs.company})
+		// Two templates per reseller, shaped like its first and last demo
+		// users, so the wizard's step 1 has something to offer.
+		ra := panel.Actor{ID: r.ID, Role: panel.RoleReseller, Login: r.Login, ResellerID: r.ID}
+		for _, tp := range []struct {
+			name string
+			us   userSpec
+		}{{"Starter", rs.users[0]}, {"Business", rs.users[len(rs.users)-1]}} {
+			if _, err := a.Store.CreateTemplate(ctx, ra, panel.Template{Name: tp.name, Limits: tp.us.limits, Services: tp.us.services}); err != nil {
+				return nil, fmt.Errorf("demo template %s of %s: %w", tp.name, rs.login, err)
+			}
+		}
 		for i, us := range rs.users {
 			doms := make([]store.NewDomain, len(us.domains))
 			for j, d := range us.domains {

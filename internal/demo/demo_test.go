@@ -119,3 +119,36 @@ func TestSeed(t *testing.T) {
 		t.Error("second Seed succeeded")
 	}
 }
+
+// TestSeedTemplates: every demo reseller offers two templates.
+func TestSeedTemplates(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "k.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a := app.New(st, nil)
+	a.Hasher = auth.Params{Memory: 1024, Time: 1, Threads: 1}
+	logins, err := Seed(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logins {
+		if l.Role != panel.RoleReseller {
+			continue
+		}
+		cred, err := st.CredentialsByLogin(ctx, l.Login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ra := panel.Actor{ID: cred.Account.ID, Role: panel.RoleReseller, ResellerID: cred.Account.ID}
+		ts, err := st.Templates(ctx, ra)
+		if err != nil || len(ts) != 2 {
+			t.Fatalf("%s templates: %+v %v", l.Login, ts, err)
+		}
+	}
+}
