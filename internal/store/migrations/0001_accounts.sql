@@ -37,7 +37,7 @@ CREATE TABLE accounts (
 	created_at    BIGINT NOT NULL,
 	updated_at    BIGINT NOT NULL
 );
-CREATE INDEX accounts_parent ON accounts (parent_id, role, number);
+CREATE INDEX accounts_parent ON accounts (parent_id, role, number, id);
 CREATE INDEX accounts_role ON accounts (role, number);
 
 -- A reseller's limit per resource (ROLE-5).
