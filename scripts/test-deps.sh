@@ -19,6 +19,10 @@ DEPS=(
 	"ca-certificates     file:/etc/ssl/certs/ca-certificates.crt"
 	"postgresql          cmd:initdb path:/usr/lib/postgresql/*/bin/initdb"
 	"chromium            cmd:chromium"
+	"apache2             cmd:apache2ctl path:/usr/sbin/apache2"
+	"php-fpm             path:/usr/sbin/php-fpm*"
+	"bind9-utils         cmd:named-checkzone"
+	"bind9               path:/usr/sbin/named"
 )
 
 check() {

@@ -82,6 +82,11 @@ type Options struct {
 	WebGroup string // "www-data"
 	// PHPMaxChildren caps the PHP processes of one user.
 	PHPMaxChildren int // 5
+	// Port and SSLPort are the ports of the plain and the SSL vhosts. The
+	// main config's Listen directives must match; tests move them to free
+	// high ports.
+	Port    int // 80
+	SSLPort int // 443
 }
 
 // DefaultOptions returns the production paths.
@@ -99,6 +104,8 @@ func DefaultOptions() Options {
 		WebUser:        "www-data",
 		WebGroup:       "www-data",
 		PHPMaxChildren: 5,
+		Port:           80,
+		SSLPort:        443,
 	}
 }
 
@@ -123,6 +130,12 @@ func (o Options) withDefaults() Options {
 	fill(&o.WebGroup, d.WebGroup)
 	if o.PHPMaxChildren == 0 {
 		o.PHPMaxChildren = d.PHPMaxChildren
+	}
+	if o.Port == 0 {
+		o.Port = d.Port
+	}
+	if o.SSLPort == 0 {
+		o.SSLPort = d.SSLPort
 	}
 	return o
 }
@@ -149,6 +162,12 @@ func (o Options) check() error {
 	}
 	if o.PHPMaxChildren < 1 || o.PHPMaxChildren > 1000 {
 		return panel.Invalid("options.php_max_children", "err.apache.range")
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return panel.Invalid("options.port", "err.apache.range")
+	}
+	if o.SSLPort < 1 || o.SSLPort > 65535 || o.SSLPort == o.Port {
+		return panel.Invalid("options.ssl_port", "err.apache.range")
 	}
 	return nil
 }
@@ -190,7 +209,7 @@ func RenderUser(srv agent.Server, u agent.User, opt Options) (Files, error) {
 	if err := opt.check(); err != nil {
 		return nil, &Error{Login: u.Login, ID: u.ID, Err: err}
 	}
-	s, err := checkServer(srv)
+	s, err := checkServer(srv, uint16(opt.Port))
 	if err != nil {
 		return nil, &Error{Login: u.Login, ID: u.ID, Err: err}
 	}
@@ -239,9 +258,10 @@ func renderUser(s server, u agent.User, opt Options) (Files, error) {
 func RenderAll(st agent.State, opt Options) (Files, map[string]error) {
 	errs := make(map[string]error)
 	opt = opt.withDefaults()
-	s, err := checkServer(st.Server)
+	err := opt.check()
+	var s server
 	if err == nil {
-		err = opt.check()
+		s, err = checkServer(st.Server, uint16(opt.Port))
 	}
 	if err != nil {
 		errs[ServerErrorKey] = err

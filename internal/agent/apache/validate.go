@@ -22,12 +22,13 @@ import (
 
 // server is the checked, canonical form of agent.Server.
 type server struct {
-	shared     []string // "192.0.2.1:80", "[2001:db8::1]:80"; sorted
+	shared     []string // "192.0.2.1:80", "[2001:db8::1]:80" (with Options.Port); sorted
 	coldFusion string   // "127.0.0.1:8500", "" when none
 }
 
 // checkServer validates the server-wide facts.
-func checkServer(srv agent.Server) (server, error) {
+// port is the port of the shared vhosts (Options.Port, already checked).
+func checkServer(srv agent.Server, port uint16) (server, error) {
 	var s server
 	for i, ip := range srv.SharedIPv4 {
 		a, err := checkIP(fmt.Sprintf("server.shared_ipv4[%d]", i), ip)
@@ -37,7 +38,7 @@ func checkServer(srv agent.Server) (server, error) {
 		if !a.Is4() {
 			return s, panel.Invalid(fmt.Sprintf("server.shared_ipv4[%d]", i), "err.ip.family")
 		}
-		s.shared = append(s.shared, hostPort(a, 80))
+		s.shared = append(s.shared, hostPort(a, port))
 	}
 	for i, ip := range srv.SharedIPv6 {
 		a, err := checkIP(fmt.Sprintf("server.shared_ipv6[%d]", i), ip)
@@ -47,7 +48,7 @@ func checkServer(srv agent.Server) (server, error) {
 		if !a.Is6() {
 			return s, panel.Invalid(fmt.Sprintf("server.shared_ipv6[%d]", i), "err.ip.family")
 		}
-		s.shared = append(s.shared, hostPort(a, 80))
+		s.shared = append(s.shared, hostPort(a, port))
 	}
 	sort.Strings(s.shared)
 	s.shared = dedup(s.shared)

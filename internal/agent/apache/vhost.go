@@ -1,11 +1,13 @@
 package apache
 
 import (
+	"strconv"
 	"strings"
 )
 
 // renderSites writes the vhosts of one user: for every domain one
-// <VirtualHost> on port 80 and, with SSL, one on 443. Every value written
+// <VirtualHost> on Options.Port (80) and, with SSL, one on
+// Options.SSLPort (443). Every value written
 // here was checked by checkUser/checkServer/Options.check.
 //
 // Why the directives are there (the generated file stays short because a
@@ -73,7 +75,7 @@ func renderSites(s server, u *user, opt Options) []byte {
 	}
 	b.WriteString("\n")
 
-	shared := "*:80"
+	shared := "*:" + strconv.Itoa(opt.Port)
 	if len(s.shared) > 0 {
 		shared = strings.Join(s.shared, " ")
 	}
@@ -88,11 +90,11 @@ func renderSites(s server, u *user, opt Options) []byte {
 		b.WriteString("\n")
 		addr := shared
 		if d.ip != "" {
-			addr = hostPort(d.ipAddr, 80)
+			addr = hostPort(d.ipAddr, uint16(opt.Port))
 		}
 		writeVHost(&b, s, u, d, addr, false, opt)
 		if u.ssl && d.ip != "" {
-			writeVHost(&b, s, u, d, hostPort(d.ipAddr, 443), true, opt)
+			writeVHost(&b, s, u, d, hostPort(d.ipAddr, uint16(opt.SSLPort)), true, opt)
 		}
 	}
 	return []byte(b.String())
