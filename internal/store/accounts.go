@@ -165,6 +165,19 @@ func (s *Store) visible(ctx context.Context, tx *sql.Tx, actor panel.Actor, id i
 	return panel.Role(role), parent, nil
 }
 
+// visibleUserID is visible for an id that must be a user: anything else,
+// like a foreign id, is "user not found". It returns the user's reseller.
+func (s *Store) visibleUserID(ctx context.Context, tx *sql.Tx, actor panel.Actor, id int64) (int64, error) {
+	role, parent, err := s.visible(ctx, tx, actor, id)
+	if err != nil {
+		return 0, err
+	}
+	if role != panel.RoleUser {
+		return 0, panel.NotFound("user")
+	}
+	return parent, nil
+}
+
 // SetPassword stores a new password hash for an account in the actor's
 // subtree (or the actor's own).
 func (s *Store) SetPassword(ctx context.Context, actor panel.Actor, id int64, hash string) error {

@@ -72,12 +72,9 @@ func (s *Store) managedUser(ctx context.Context, tx *sql.Tx, actor panel.Actor, 
 	if !(actor.IsAdmin() || actor.Role == panel.RoleReseller && !actor.Acting()) {
 		return "", 0, panel.Forbidden("", "err.forbidden")
 	}
-	role, parent, err := s.visible(ctx, tx, actor, userID)
+	parent, err := s.visibleUserID(ctx, tx, actor, userID)
 	if err != nil {
 		return "", 0, err
-	}
-	if role != panel.RoleUser {
-		return "", 0, panel.NotFound("user")
 	}
 	var login string
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT login FROM accounts WHERE id = ?`+s.forUpdate()), userID).Scan(&login); err != nil {
@@ -157,12 +154,9 @@ type FrontPage struct {
 func (s *Store) FrontPage(ctx context.Context, actor panel.Actor, userID int64) (FrontPage, error) {
 	var fp FrontPage
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		role, _, err := s.visible(ctx, tx, actor, userID)
+		_, err := s.visibleUserID(ctx, tx, actor, userID)
 		if err != nil {
 			return err
-		}
-		if role != panel.RoleUser {
-			return panel.NotFound("user")
 		}
 		fp, err = s.frontPage(ctx, tx, userID)
 		return err
@@ -462,12 +456,9 @@ func (s *Store) SSLUser(ctx context.Context, actor panel.Actor, userID int64) (S
 		if !(actor.IsAdmin() || actor.Role == panel.RoleReseller && !actor.Acting()) {
 			return panel.Forbidden("", "err.forbidden")
 		}
-		role, _, err := s.visible(ctx, tx, actor, userID)
+		_, err := s.visibleUserID(ctx, tx, actor, userID)
 		if err != nil {
 			return err
-		}
-		if role != panel.RoleUser {
-			return panel.NotFound("user")
 		}
 		u, err = s.sslUser(ctx, tx, userID)
 		return err
@@ -651,12 +642,9 @@ func (s *Store) MySQLUsers(ctx context.Context, actor panel.Actor, f UserFilter)
 func (s *Store) MySQLExternal(ctx context.Context, actor panel.Actor, userID int64) (bool, error) {
 	var on bool
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		role, _, err := s.visible(ctx, tx, actor, userID)
+		_, err := s.visibleUserID(ctx, tx, actor, userID)
 		if err != nil {
 			return err
-		}
-		if role != panel.RoleUser {
-			return panel.NotFound("user")
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mysql_external WHERE account_id = ?`), userID).Scan(&n); err != nil {

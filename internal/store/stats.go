@@ -890,12 +890,9 @@ func (s *Store) UserTraffic(ctx context.Context, actor panel.Actor, userID int64
 }
 
 func (s *Store) trafficUser(ctx context.Context, tx *sql.Tx, actor panel.Actor, userID int64) error {
-	role, _, err := s.visible(ctx, tx, actor, userID)
+	_, err := s.visibleUserID(ctx, tx, actor, userID)
 	if err != nil {
 		return err
-	}
-	if role != panel.RoleUser {
-		return panel.NotFound("user")
 	}
 	return nil
 }

@@ -258,12 +258,9 @@ func (s *Store) insertDomain(ctx context.Context, tx *sql.Tx, userID int64, fiel
 func (s *Store) User(ctx context.Context, actor panel.Actor, id int64) (panel.User, error) {
 	var u panel.User
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		role, _, err := s.visible(ctx, tx, actor, id)
+		_, err := s.visibleUserID(ctx, tx, actor, id)
 		if err != nil {
 			return err
-		}
-		if role != panel.RoleUser {
-			return panel.NotFound("user")
 		}
 		var created int64
 		var isDefault int
@@ -446,12 +443,9 @@ func (s *Store) AddDomain(ctx context.Context, actor panel.Actor, userID int64, 
 	}
 	var out panel.Domain
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		role, parent, err := s.visible(ctx, tx, actor, userID)
+		parent, err := s.visibleUserID(ctx, tx, actor, userID)
 		if err != nil {
 			return err
-		}
-		if role != panel.RoleUser {
-			return panel.NotFound("user")
 		}
 		if err := s.insertDomain(ctx, tx, userID, "domain", d); err != nil {
 			return err

@@ -32,12 +32,9 @@ func changer(actor panel.Actor) error {
 // visibleUser checks that id is a user in the actor's subtree and returns
 // its reseller and login.
 func (s *Store) visibleUser(ctx context.Context, tx *sql.Tx, actor panel.Actor, id int64) (reseller int64, login string, err error) {
-	role, parent, err := s.visible(ctx, tx, actor, id)
+	parent, err := s.visibleUserID(ctx, tx, actor, id)
 	if err != nil {
 		return 0, "", err
-	}
-	if role != panel.RoleUser {
-		return 0, "", panel.NotFound("user")
 	}
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT login FROM accounts WHERE id = ?`), id).Scan(&login); err != nil {
 		return 0, "", panel.Internal(fmt.Errorf("user %d: %w", id, err))
