@@ -17,6 +17,21 @@ import (
 // page, so the reseller's hard limits hold here too.
 
 // userByLogin resolves a user's login (webN, or a reseller's own resNweb0).
+// openUser opens the app and finds the user named login; done closes the
+// store.
+func (r *runner) openUser(ctx context.Context, d dbFlags, login string) (*app.App, panel.User, func(), error) {
+	a, done, err := r.openApp(ctx, d)
+	if err != nil {
+		return nil, panel.User{}, nil, err
+	}
+	u, err := userByLogin(ctx, a, login)
+	if err != nil {
+		done()
+		return nil, panel.User{}, nil, err
+	}
+	return a, u, done, nil
+}
+
 func userByLogin(ctx context.Context, a *app.App, login string) (panel.User, error) {
 	login = strings.ToLower(strings.TrimSpace(login))
 	notFound := &panel.Error{Kind: panel.KindNotFound, Field: "login", Key: "err.notfound", Args: []any{"user " + login}}
@@ -74,15 +89,11 @@ Example:
 				if err != nil {
 					return err
 				}
-				a, done, err := r.openApp(ctx, d)
+				a, u, done, err := r.openUser(ctx, d, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				u, err := userByLogin(ctx, a, args[0])
-				if err != nil {
-					return err
-				}
 				over, err := a.ChangePlan(ctx, cliActor, u.ID, lim, nil)
 				if err != nil {
 					return err
@@ -123,15 +134,11 @@ keeps arriving and is there after unlocking.`
 				if err := oneLogin(args); err != nil {
 					return err
 				}
-				a, done, err := r.openApp(ctx, d)
+				a, u, done, err := r.openUser(ctx, d, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				u, err := userByLogin(ctx, a, args[0])
-				if err != nil {
-					return err
-				}
 				if err := a.SetUserStatus(ctx, cliActor, u.ID, st); err != nil {
 					return err
 				}
@@ -158,15 +165,11 @@ be undone.`,
 				if err := oneLogin(args); err != nil {
 					return err
 				}
-				a, done, err := r.openApp(ctx, d)
+				a, u, done, err := r.openUser(ctx, d, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				u, err := userByLogin(ctx, a, args[0])
-				if err != nil {
-					return err
-				}
 				if err := a.DeleteUser(ctx, cliActor, u.ID); err != nil {
 					return err
 				}
@@ -199,15 +202,11 @@ open panel sessions end.`,
 				if err != nil {
 					return err
 				}
-				a, done, err := r.openApp(ctx, d)
+				a, u, done, err := r.openUser(ctx, d, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				u, err := userByLogin(ctx, a, args[0])
-				if err != nil {
-					return err
-				}
 				pw, err := a.ChangeUserPassword(ctx, cliActor, u.ID, given, given)
 				if err != nil {
 					return err
@@ -233,15 +232,11 @@ func userShowCommand() *command {
 				if err := oneLogin(args); err != nil {
 					return err
 				}
-				a, done, err := r.openApp(ctx, d)
+				_, u, done, err := r.openUser(ctx, d, args[0])
 				if err != nil {
 					return err
 				}
 				defer done()
-				u, err := userByLogin(ctx, a, args[0])
-				if err != nil {
-					return err
-				}
 				r.printUser(u)
 				return nil
 			}
