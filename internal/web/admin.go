@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"kontor/internal/app"
 	"kontor/internal/panel"
@@ -101,36 +102,43 @@ func (s *Server) renderReseller(w http.ResponseWriter, r *http.Request, p *Page,
 }
 
 func (s *Server) adminResellerLimits(w http.ResponseWriter, r *http.Request, p *Page) {
-	res, ok := s.resellerFromPath(w, r, p)
-	if !ok {
-		return
-	}
-	limits, err := parseResellerLimits(r.PostForm)
-	if err == nil {
-		err = s.app.Store.SetResellerLimits(r.Context(), p.Actor, res.ID, limits)
-	}
-	if err != nil {
-		p.Form = r.PostForm
-		servicesForm(p.Form, res.Services)
-		p.FormError(err)
-		s.renderReseller(w, r, p, res, status(err))
-		return
-	}
-	http.Redirect(w, r, "/admin/resellers/"+strconv.FormatInt(res.ID, 10)+"?done=saved", http.StatusSeeOther)
+	s.resellerForm(w, r, p, func(res panel.Reseller) error {
+		limits, err := parseResellerLimits(r.PostForm)
+		if err != nil {
+			return err
+		}
+		return s.app.Store.SetResellerLimits(r.Context(), p.Actor, res.ID, limits)
+	})
 }
 
 func (s *Server) adminResellerServices(w http.ResponseWriter, r *http.Request, p *Page) {
+	s.resellerForm(w, r, p, func(res panel.Reseller) error {
+		ss, err := parseServices(r.PostForm)
+		if err != nil {
+			return err
+		}
+		return s.app.Store.SetResellerServices(r.Context(), p.Actor, res.ID, ss)
+	})
+}
+
+// resellerForm saves one of the forms of the admin's reseller page with
+// save. On an error the page comes back with what was submitted, and the
+// page's other forms show their stored values.
+func (s *Server) resellerForm(w http.ResponseWriter, r *http.Request, p *Page, save func(panel.Reseller) error) {
 	res, ok := s.resellerFromPath(w, r, p)
 	if !ok {
 		return
 	}
-	ss, err := parseServices(r.PostForm)
-	if err == nil {
-		err = s.app.Store.SetResellerServices(r.Context(), p.Actor, res.ID, ss)
-	}
-	if err != nil {
+	if err := save(res); err != nil {
 		p.Form = r.PostForm
-		limitsForm(p.Form, res.Limits)
+		// Fill in the form that was not submitted; the submitted one keeps
+		// exactly what was sent (an unticked box stays unticked).
+		if !hasPrefix(p.Form, "limit.") {
+			limitsForm(p.Form, res.Limits)
+		}
+		if !hasPrefix(p.Form, "service.") {
+			servicesForm(p.Form, res.Services)
+		}
 		p.FormError(err)
 		s.renderReseller(w, r, p, res, status(err))
 		return
@@ -216,4 +224,14 @@ func (s *Server) adminSettingsSave(w http.ResponseWriter, r *http.Request, p *Pa
 		return
 	}
 	http.Redirect(w, r, "/admin/settings?done=saved", http.StatusSeeOther)
+}
+
+// hasPrefix reports whether any submitted field starts with prefix.
+func hasPrefix(f map[string][]string, prefix string) bool {
+	for k := range f {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
