@@ -45,6 +45,31 @@ type User struct {
 	// IndexName its file name (SET-2); empty when the reseller set none.
 	IndexHTML string
 	IndexName string
+
+	// ResellerID and ResellerLogin name the user's reseller: its errors go
+	// to the reseller's Messages, and its login may open the user's
+	// Webalizer pages (STA-4).
+	ResellerID    int64
+	ResellerLogin string
+	// Databases are the user's MySQL database names (USR-7); DBHash is the
+	// mysql_native_password hash ("*" + 40 hex digits) of the database
+	// login named like the user; DBExternal lets that login in from any
+	// host ("%") instead of only "localhost".
+	Databases  []string
+	DBHash     string
+	DBExternal bool
+	// Cron are the user's enabled cron jobs, run as the user.
+	Cron []CronJob
+	// WebAuth are the htpasswd lines ("login:bcrypt") that open the
+	// user's Webalizer pages: the user's own and its reseller's (STA-4).
+	WebAuth []string
+}
+
+// CronJob is one line of a user's crontab.
+type CronJob struct {
+	ID       int64
+	Schedule string // five fields or a descriptor such as "@daily"
+	Command  string
 }
 
 // Domain is one of a user's domains, in punycode.

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -548,4 +549,29 @@ func emptyDir(fd int, name string) error {
 		}
 	}
 	return nil
+}
+
+// ReadDir returns the sorted names in the directory p (no "." or "..").
+// A missing directory gives no names and no error: the agent sweeps its
+// own directories, and one not created yet holds nothing to sweep.
+func (r *Root) ReadDir(p string) ([]string, error) {
+	parts, err := splitPath(p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: p, Err: err}
+	}
+	fd, err := r.openDir(parts, false, 0, -1, -1)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: p, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: p, Err: err}
+	}
+	sort.Strings(names)
+	return names, nil
 }
