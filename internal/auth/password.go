@@ -19,11 +19,15 @@ type Params struct {
 	Memory  uint32 // KiB
 	Time    uint32
 	Threads uint8
+	// BcryptCost is the cost of the bcrypt hashes derived for daemons
+	// (Params.HashHtpasswd); 0 means bcrypt's minimum, so the cheap params
+	// tests use stay cheap. DefaultParams sets HtpasswdCost.
+	BcryptCost int
 }
 
 // DefaultParams follow the OWASP recommendation for argon2id
 // (19 MiB, 2 passes, 1 lane): strong and quick enough for a login page.
-func DefaultParams() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1} }
+func DefaultParams() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1, BcryptCost: HtpasswdCost} }
 
 const keyLen = 32
 
