@@ -27,7 +27,9 @@ type Params struct {
 
 // DefaultParams follow the OWASP recommendation for argon2id
 // (19 MiB, 2 passes, 1 lane): strong and quick enough for a login page.
-func DefaultParams() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1, BcryptCost: HtpasswdCost} }
+func DefaultParams() Params {
+	return Params{Memory: 19 * 1024, Time: 2, Threads: 1, BcryptCost: HtpasswdCost}
+}
 
 const keyLen = 32
 
