@@ -67,6 +67,10 @@ type Options struct {
 	SSLDir string // "/etc/kontor/ssl"
 	// WebDAVDir holds <login>.htpasswd for FrontPage publishing.
 	WebDAVDir string // "/etc/kontor/webdav"
+	// WebalizerAuthDir holds <login>.htpasswd that opens a user's
+	// Webalizer pages (STA-4) to the user and its reseller. The webalizer
+	// daemon package writes these files; Apache only refers to them.
+	WebalizerAuthDir string // "/etc/kontor/webalizer-auth"
 	// LogDir holds the access log <login>.log and the error log
 	// <login>.error.log of every user. Central rather than in the home so
 	// that the stats collector finds all of them under one directory
@@ -92,20 +96,21 @@ type Options struct {
 // DefaultOptions returns the production paths.
 func DefaultOptions() Options {
 	return Options{
-		HomeBase:       "/home",
-		GlobalFile:     "/etc/apache2/kontor/kontor.conf",
-		SitesDir:       "/etc/apache2/kontor/sites",
-		FPMDir:         "/etc/php/kontor/fpm",
-		SocketDir:      "/run/php",
-		SSLDir:         "/etc/kontor/ssl",
-		WebDAVDir:      "/etc/kontor/webdav",
-		LogDir:         "/var/log/apache2/kontor",
-		LockedRoot:     "/var/www/kontor-locked",
-		WebUser:        "www-data",
-		WebGroup:       "www-data",
-		PHPMaxChildren: 5,
-		Port:           80,
-		SSLPort:        443,
+		HomeBase:         "/home",
+		GlobalFile:       "/etc/apache2/kontor/kontor.conf",
+		SitesDir:         "/etc/apache2/kontor/sites",
+		FPMDir:           "/etc/php/kontor/fpm",
+		SocketDir:        "/run/php",
+		SSLDir:           "/etc/kontor/ssl",
+		WebDAVDir:        "/etc/kontor/webdav",
+		WebalizerAuthDir: "/etc/kontor/webalizer-auth",
+		LogDir:           "/var/log/apache2/kontor",
+		LockedRoot:       "/var/www/kontor-locked",
+		WebUser:          "www-data",
+		WebGroup:         "www-data",
+		PHPMaxChildren:   5,
+		Port:             80,
+		SSLPort:          443,
 	}
 }
 
@@ -124,6 +129,7 @@ func (o Options) withDefaults() Options {
 	fill(&o.SocketDir, d.SocketDir)
 	fill(&o.SSLDir, d.SSLDir)
 	fill(&o.WebDAVDir, d.WebDAVDir)
+	fill(&o.WebalizerAuthDir, d.WebalizerAuthDir)
 	fill(&o.LogDir, d.LogDir)
 	fill(&o.LockedRoot, d.LockedRoot)
 	fill(&o.WebUser, d.WebUser)
@@ -148,6 +154,7 @@ func (o Options) check() error {
 		{"options.sites_dir", o.SitesDir}, {"options.fpm_dir", o.FPMDir},
 		{"options.socket_dir", o.SocketDir}, {"options.ssl_dir", o.SSLDir},
 		{"options.webdav_dir", o.WebDAVDir}, {"options.log_dir", o.LogDir},
+		{"options.webalizer_auth_dir", o.WebalizerAuthDir},
 		{"options.locked_root", o.LockedRoot},
 	} {
 		if err := checkPath(p.field, p.v, "/"); err != nil {

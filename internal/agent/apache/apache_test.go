@@ -208,6 +208,12 @@ func goldenCases(t testing.TB) []struct {
 	cf.Services = svc(panel.SvcPHP, panel.SvcColdFusion)
 	cf.Domains = []agent.Domain{{Name: "cf.example"}}
 
+	// Webalizer with protected directories: the stats folder keeps its own
+	// AllowOverride None under the html folder's AuthConfig.
+	stats := baseUser(10, "web10")
+	stats.Services = svc(panel.SvcPHP, panel.SvcWebalizer, panel.SvcProtectedDirs)
+	stats.Domains = []agent.Domain{{Name: "stats.example"}, {Name: "second-stats.example", IP: "192.0.2.40"}}
+
 	return []struct {
 		name string
 		srv  agent.Server
@@ -222,6 +228,7 @@ func goldenCases(t testing.TB) []struct {
 		{"wildcard", testServer(), wild},
 		{"idn", testServer(), idnUser},
 		{"coldfusion_without_engine", testServer(), cf},
+		{"webalizer", testServer(), stats},
 	}
 }
 
@@ -274,6 +281,8 @@ func TestSwitches(t *testing.T) {
 		{panel.SvcColdFusion, "ProxyPassMatch"},
 		{panel.SvcErrorFiles, "AllowOverrideList ErrorDocument"},
 		{panel.SvcProtectedDirs, "AllowOverride AuthConfig"},
+		{panel.SvcWebalizer, "<Directory /home/web1/html/webalizer>\n\t\tOptions None\n\t\tAllowOverride None\n"},
+		{panel.SvcWebalizer, "AuthUserFile /etc/kontor/webalizer-auth/web1.htpasswd\n\t\tRequire valid-user\n"},
 	}
 	for _, c := range checks {
 		u := baseUser(1, "web1")
@@ -548,6 +557,8 @@ func TestBadOptions(t *testing.T) {
 		{LogDir: "/var/log/../../etc"},
 		{LockedRoot: "/var/www/locked page"},
 		{FPMDir: "/etc/php/\nfpm"},
+		{WebalizerAuthDir: "/etc/kontor/webalizer auth"},
+		{WebalizerAuthDir: "relative/auth"},
 		{WebUser: "www data"},
 		{PHPMaxChildren: -1},
 	} {

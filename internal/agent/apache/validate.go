@@ -167,6 +167,7 @@ type user struct {
 	cf       bool // the service is on; whether a handler exists depends on the server
 	errFiles bool
 	protect  bool
+	stats    bool // Webalizer pages behind Basic auth (STA-4)
 	ssl      bool // the service is on and a certificate exists
 	wildcard bool
 	domains  []domain
@@ -225,6 +226,7 @@ func checkUser(u agent.User, opt Options) (*user, error) {
 		cf:       u.Services.On(panel.SvcColdFusion),
 		errFiles: u.Services.On(panel.SvcErrorFiles),
 		protect:  u.Services.On(panel.SvcProtectedDirs),
+		stats:    u.Services.On(panel.SvcWebalizer),
 		wildcard: u.Limits.Get(panel.ResWildcard) != 0,
 	}
 	seen := make(map[string]bool, len(u.Domains))

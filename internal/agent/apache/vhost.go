@@ -61,6 +61,16 @@ import (
 //     extension mappings of Python and SSI, which SetHandler None does not
 //     reset. Not wrapped in <IfModule>: without mod_dav the
 //     config must fail the check rather than publish the sources.
+//   - Webalizer (STA-4): html/webalizer, where the agent runs Webalizer
+//     as the user, asks for Basic auth against a password file that holds
+//     the user's and its reseller's panel logins. AllowOverride None there,
+//     because with the protected-directories service a .htaccess in the
+//     stats folder could otherwise add a Require that merges with or
+//     replaces ours. Options None: the output is plain HTML and images,
+//     nothing there needs SSI, CGI, listings or symlinks. The owner can
+//     still publish its own statistics by other means (copying them, or
+//     <If>/<Files> in html/.htaccess, which merge after <Directory>); the
+//     block keeps strangers out, it does not restrict the owner.
 //   - Locked (USR-3): the same names, but every URL maps to the neutral
 //     page with AliasMatch; no handler, no WebDAV, and the user's files
 //     are not touched. Logging stays, so traffic is still counted.
@@ -169,6 +179,18 @@ func writeVHost(b *strings.Builder, s server, u *user, d domain, addr string, ss
 		line(b, 2, "AddHandler cgi-script .py")
 	}
 	line(b, 1, "</Directory>")
+	if u.stats {
+		stats := html + "/webalizer"
+		line(b, 1, "<Directory ", stats, ">")
+		line(b, 2, "Options None")
+		line(b, 2, "AllowOverride None")
+		line(b, 2, "AuthType Basic")
+		line(b, 2, `AuthName "Statistics"`)
+		line(b, 2, "AuthBasicProvider file")
+		line(b, 2, "AuthUserFile ", opt.WebalizerAuthDir, "/", u.login, ".htpasswd")
+		line(b, 2, "Require valid-user")
+		line(b, 1, "</Directory>")
+	}
 
 	if u.php {
 		line(b, 1, `<FilesMatch "\.php$">`)
