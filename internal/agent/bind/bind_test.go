@@ -284,7 +284,7 @@ func checkZoneLines(t *testing.T, domain string, body []byte) {
 	}
 }
 
-var confLine = regexp.MustCompile(`^zone "([a-z0-9.-]+)" \{ type master; file "(/[A-Za-z0-9._/-]+)"; \};$`)
+var confLine = regexp.MustCompile(`^zone "([a-z0-9.-]+)" \{ type master; file "(/[A-Za-z0-9._/-]+)"; \}; // [a-z0-9]+$`)
 
 func checkNamedConf(t *testing.T, body []byte) {
 	t.Helper()
@@ -615,10 +615,14 @@ func TestRenderNamedConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "// Kontor zones - generated, edits are overwritten.\n" +
-		`zone "example.com" { type master; file "/srv/sandbox/var/lib/kontor/bind/example.com.zone"; };` + "\n" +
-		`zone "example.org" { type master; file "/srv/sandbox/var/lib/kontor/bind/example.org.zone"; };` + "\n"
+		`zone "example.com" { type master; file "/srv/sandbox/var/lib/kontor/bind/example.com.zone"; }; // web1` + "\n" +
+		`zone "example.org" { type master; file "/srv/sandbox/var/lib/kontor/bind/example.org.zone"; }; // web2` + "\n"
 	if string(b) != want {
 		t.Errorf("got\n%s", b)
+	}
+	refs := ParseNamedConf(b)
+	if len(refs) != 2 || refs[0] != (ZoneRef{"example.com", "web1"}) || refs[1] != (ZoneRef{"example.org", "web2"}) {
+		t.Errorf("ParseNamedConf = %v", refs)
 	}
 	if _, err := RenderNamedConf([]ZoneRef{{"example.com", "web1"}, {"example.com", "web2"}}, zoneDir); err == nil {
 		t.Error("duplicate zone accepted")

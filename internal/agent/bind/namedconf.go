@@ -52,7 +52,41 @@ func RenderNamedConf(zones []ZoneRef, zoneDir string) ([]byte, error) {
 		buf.WriteString(zoneDir)
 		buf.WriteByte('/')
 		buf.WriteString(ZoneFile(z.Domain))
-		buf.WriteString("\"; };\n")
+		buf.WriteString("\"; };")
+		// The owner, as a comment, makes the fragment the agent's index of
+		// which user serves which zone (ParseNamedConf), so a change to one
+		// user never has to open every zone file.
+		if checkLogin(z.Owner) == nil {
+			buf.WriteString(" // ")
+			buf.WriteString(z.Owner)
+		}
+		buf.WriteByte('\n')
 	}
 	return buf.Bytes(), nil
+}
+
+// ParseNamedConf reads a fragment RenderNamedConf wrote back into its
+// zones (domain and owner). Lines it does not recognise are skipped: the
+// fragment is regenerated from the result anyway.
+func ParseNamedConf(b []byte) []ZoneRef {
+	var refs []ZoneRef
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, `zone "`)
+		if !ok {
+			continue
+		}
+		q := strings.IndexByte(rest, '"')
+		if q < 0 {
+			continue
+		}
+		ref := ZoneRef{Domain: rest[:q]}
+		if i := strings.LastIndex(rest, " // "); i >= 0 {
+			ref.Owner = rest[i+4:]
+		}
+		if checkDomain(ref.Owner, "zone.domain", ref.Domain) != nil || checkLogin(ref.Owner) != nil {
+			continue
+		}
+		refs = append(refs, ref)
+	}
+	return refs
 }
