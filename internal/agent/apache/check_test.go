@@ -2,25 +2,19 @@ package apache
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	osuser "os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"kontor/internal/agent"
+	"kontor/internal/agent/apache/apachetest"
 	"kontor/internal/panel"
 	"kontor/internal/testenv"
 )
@@ -32,16 +26,7 @@ import (
 // ports and includes the generated global file.
 
 // apacheBin returns the apache2 binary or skips/fails through testenv.
-func apacheBin(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"apache2", "/usr/sbin/apache2"} {
-		if b, err := exec.LookPath(p); err == nil {
-			return b
-		}
-	}
-	testenv.Need(t, "Apache (Debian package apache2)")
-	return ""
-}
+func apacheBin(t *testing.T) string { return apachetest.Bin(t) }
 
 // fpmBin returns the php-fpm binary (php-fpm8.2 on Debian 12) or "".
 func fpmBin() string {
@@ -55,14 +40,6 @@ func fpmBin() string {
 		}
 	}
 	return ""
-}
-
-// modules the generated config needs (Debian builds core, so, unixd,
-// log_config, logio and version in).
-var apacheModules = []string{
-	"mpm_event", "authz_core", "authz_host", "authz_user", "authn_core", "authn_file",
-	"auth_basic", "mime", "dir", "alias", "setenvif", "include", "cgid",
-	"proxy", "proxy_fcgi", "proxy_http", "socache_shmcb", "ssl", "dav", "dav_fs",
 }
 
 // sandbox is one temp root with Options pointing into it.
@@ -84,17 +61,18 @@ func newSandbox(t *testing.T) *sandbox {
 		t.Fatal(err)
 	}
 	s := &sandbox{root: root, opt: Options{
-		HomeBase:   root + "/home",
-		GlobalFile: root + "/etc/kontor.conf",
-		SitesDir:   root + "/etc/sites",
-		FPMDir:     root + "/etc/fpm",
-		SocketDir:  root + "/run",
-		SSLDir:     root + "/etc/ssl",
-		WebDAVDir:  root + "/etc/webdav",
-		LogDir:     root + "/log",
-		LockedRoot: root + "/locked",
-		Port:       8080,
-		SSLPort:    8443,
+		HomeBase:         root + "/home",
+		GlobalFile:       root + "/etc/kontor.conf",
+		SitesDir:         root + "/etc/sites",
+		FPMDir:           root + "/etc/fpm",
+		SocketDir:        root + "/run",
+		SSLDir:           root + "/etc/ssl",
+		WebDAVDir:        root + "/etc/webdav",
+		WebalizerAuthDir: root + "/etc/webalizer-auth",
+		LogDir:           root + "/log",
+		LockedRoot:       root + "/locked",
+		Port:             8080,
+		SSLPort:          8443,
 	}}
 	for _, d := range []string{s.opt.HomeBase, s.opt.SitesDir, s.opt.FPMDir, s.opt.SocketDir,
 		s.opt.SSLDir, s.opt.WebDAVDir, s.opt.LogDir, s.opt.LockedRoot} {
@@ -147,42 +125,18 @@ func (s *sandbox) write(t *testing.T, files Files) {
 // mainConf writes the main Apache config and returns its path.
 func (s *sandbox) mainConf(t *testing.T) string {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "ServerRoot %s\n", s.root)
-	fmt.Fprintf(&b, "PidFile %s/run/apache2.pid\n", s.root)
-	fmt.Fprintf(&b, "DefaultRuntimeDir %s/run\n", s.root)
-	fmt.Fprintf(&b, "ErrorLog %s/log/main.error.log\n", s.root)
-	b.WriteString("LogLevel warn\nServerName localhost\n")
-	for _, m := range apacheModules {
-		fmt.Fprintf(&b, "LoadModule %s_module /usr/lib/apache2/modules/mod_%s.so\n", m, m)
-	}
-	fmt.Fprintf(&b, "User %s\nGroup %s\n", DefaultOptions().WebUser, DefaultOptions().WebGroup)
-	fmt.Fprintf(&b, "Listen 127.0.0.1:%d\nListen 127.0.0.1:%d\n", s.opt.Port, s.opt.SSLPort)
-	b.WriteString("TypesConfig /etc/mime.types\nDirectoryIndex index.html index.php\n")
-	fmt.Fprintf(&b, "SSLSessionCache shmcb:%s/run/ssl_scache(512000)\n", s.root)
-	fmt.Fprintf(&b, "DavLockDB %s/run/davlock\n", s.root)
-	fmt.Fprintf(&b, "ScriptSock %s/run/cgisock\n", s.root)
-	b.WriteString("<Directory />\n\tOptions None\n\tAllowOverride None\n\tRequire all denied\n</Directory>\n")
-	// The fallback vhost for unknown names, so no generated vhost is the
-	// default by accident.
-	fmt.Fprintf(&b, "<VirtualHost *:%d>\n\tServerName default.invalid\n\tDocumentRoot %s/locked\n</VirtualHost>\n", s.opt.Port, s.root)
-	fmt.Fprintf(&b, "Include %s\n", s.opt.GlobalFile)
-	conf := s.root + "/apache2.conf"
-	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return conf
+	return apachetest.WriteMain(t, apachetest.Main{
+		Root:         s.root,
+		Ports:        []int{s.opt.Port, s.opt.SSLPort},
+		FallbackRoot: s.root + "/locked",
+		Include:      s.opt.GlobalFile,
+		User:         DefaultOptions().WebUser,
+		Group:        DefaultOptions().WebGroup,
+	})
 }
 
 // configtest runs apache2 -t and asserts "Syntax OK".
-func configtest(t *testing.T, bin, conf string) {
-	t.Helper()
-	out, err := exec.Command(bin, "-t", "-f", conf).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Syntax OK") {
-		t.Fatalf("apache2 -t -f %s: %v\n%s", conf, err, out)
-	}
-	t.Logf("apache2 -t: %s", strings.TrimSpace(string(out)))
-}
+func configtest(t *testing.T, bin, conf string) { apachetest.Configtest(t, bin, conf) }
 
 // TestApacheConfigtest renders every golden state (and the global file)
 // into a sandbox and runs apache2 -t on it.
@@ -247,109 +201,13 @@ func writeFPMConf(t *testing.T, s *sandbox) string {
 	return conf
 }
 
-// freePort returns a loopback TCP port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// waitPort polls until something accepts on addr.
-func waitPort(t *testing.T, addr string, exited <-chan struct{}, what string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before listening on %s", what, addr)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s does not listen on %s", what, addr)
-}
-
-// waitFile polls until path exists (a unix socket of PHP-FPM).
-func waitFile(t *testing.T, path string, exited <-chan struct{}, what string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatalf("%s exited before creating %s", what, path)
-		default:
-		}
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s did not create %s", what, path)
-}
-
-// startDaemon starts argv in the foreground and stops it (SIGTERM, then
-// SIGKILL) in cleanup. It returns a channel closed when the process exits.
-func startDaemon(t *testing.T, logFile string, argv ...string) <-chan struct{} {
-	t.Helper()
-	log, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); log.Close(); close(exited) }()
-	t.Cleanup(func() {
-		// SIGTERM: Apache and PHP-FPM both stop at once, children too.
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			if b, err := os.ReadFile(logFile); err == nil && len(b) > 0 {
-				t.Logf("%s output:\n%s", filepath.Base(argv[0]), b)
-			}
-		}
-	})
-	return exited
-}
-
-// get fetches http(s)://127.0.0.1:port/path with the Host header host.
-func get(t *testing.T, scheme string, port int, host, path string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), "GET",
-		fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, port, path), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		Proxy:           nil,
-		TLSClientConfig: &tls.Config{ServerName: host, InsecureSkipVerify: true},
-	}}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s%s (Host %s): %v", scheme, path, host, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
+var (
+	freePort    = apachetest.FreePort
+	waitPort    = apachetest.WaitPort
+	waitFile    = apachetest.WaitFile
+	startDaemon = apachetest.StartDaemon
+	get         = apachetest.Get
+)
 
 // tempAccount creates a system user and group with a name nobody else
 // uses (the PHP-FPM pool runs as the login) and removes them in cleanup.
