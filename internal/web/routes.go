@@ -55,6 +55,7 @@ func (s *Server) register() {
 	s.registerCircular()
 	s.registerServiceLists()
 	s.registerStats()
+	s.registerIndexSetup()
 
 	s.registerAPI()
 }
