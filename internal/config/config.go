@@ -30,17 +30,29 @@ type Config struct {
 	Root string `toml:"root"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `toml:"log_level"`
+	// AgentMode is "system" (the agent runs the daemons' own commands:
+	// useradd, apache2ctl, rndc, …) or "sandbox" (it only writes files under
+	// Root and records the commands; `kontor demo`).
+	AgentMode string `toml:"agent_mode"`
+	// UIDBase is added to a user's number for its system uid and gid
+	// (web1 → UIDBase+1).
+	UIDBase int `toml:"uid_base"`
+	// MySQLDSN is how the agent reaches MariaDB as its administrator.
+	MySQLDSN string `toml:"mysql_dsn"`
 }
 
 // Keys are the TOML keys in the order of the Config fields.
-func Keys() []string { return []string{"db", "listen", "secure_cookies", "root", "log_level"} }
+func Keys() []string {
+	return []string{"db", "listen", "secure_cookies", "root", "log_level", "agent_mode", "uid_base", "mysql_dsn"}
+}
 
 // EnvVar returns the environment variable that sets key, e.g. KONTOR_DB.
 func EnvVar(key string) string { return "KONTOR_" + strings.ToUpper(key) }
 
 // Default returns the built-in defaults.
 func Default() Config {
-	return Config{DB: "kontor.db", Listen: "127.0.0.1:8080", Root: "/", LogLevel: "info"}
+	return Config{DB: "kontor.db", Listen: "127.0.0.1:8080", Root: "/", LogLevel: "info",
+		AgentMode: "system", UIDBase: 10000, MySQLDSN: "root@unix(/run/mysqld/mysqld.sock)/"}
 }
 
 // Error is a bad setting. Key is the TOML key ("" when the file itself is
@@ -131,6 +143,9 @@ func (c *Config) loadFile(path string) error {
 			c.SecureCookies = b
 			continue
 		}
+		if n, isInt := v.(int64); isInt && k == "uid_base" {
+			v = strconv.FormatInt(n, 10)
+		}
 		s, ok := v.(string)
 		if !ok {
 			return &Error{Key: k, Source: path, Msg: fmt.Sprintf("must be a string, not %s", tomlType(v))}
@@ -179,6 +194,16 @@ func (c *Config) Set(key, value, source string) error {
 		c.Root = value
 	case "log_level":
 		c.LogLevel = strings.ToLower(strings.TrimSpace(value))
+	case "agent_mode":
+		c.AgentMode = strings.ToLower(strings.TrimSpace(value))
+	case "uid_base":
+		n, err := strconv.Atoi(strings.TrimSpace(value))
+		if err != nil {
+			return &Error{Key: key, Source: source, Msg: fmt.Sprintf("%q is not a whole number", value)}
+		}
+		c.UIDBase = n
+	case "mysql_dsn":
+		c.MySQLDSN = value
 	default:
 		return &Error{Key: key, Source: source, Msg: "unknown key"}
 	}
@@ -231,6 +256,20 @@ func (c Config) validateKey(key, source string) error {
 			if part == ".." {
 				return bad("%q must not contain \"..\"", c.Root)
 			}
+		}
+	case "agent_mode":
+		if c.AgentMode != "system" && c.AgentMode != "sandbox" {
+			return bad("%q is not one of system, sandbox", c.AgentMode)
+		}
+	case "uid_base":
+		// Below 1000 are Debian's system accounts; the top keeps web
+		// numbers in the range useradd accepts.
+		if c.UIDBase < 1000 || c.UIDBase > 1<<30 {
+			return bad("%d must be from 1000 to %d", c.UIDBase, 1<<30)
+		}
+	case "mysql_dsn":
+		if strings.ContainsAny(c.MySQLDSN, "\x00\r\n") {
+			return bad("contains a control character")
 		}
 	case "log_level":
 		switch c.LogLevel {

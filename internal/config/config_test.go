@@ -26,7 +26,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{DB: "kontor.db", Listen: "127.0.0.1:8080", Root: "/", LogLevel: "info"}
+	want := Config{DB: "kontor.db", Listen: "127.0.0.1:8080", Root: "/", LogLevel: "info",
+		AgentMode: "system", UIDBase: 10000, MySQLDSN: "root@unix(/run/mysqld/mysqld.sock)/"}
 	if c != want {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
 	}
@@ -46,12 +47,16 @@ listen = "0.0.0.0:9000"
 secure_cookies = true
 root = "/srv/sandbox"
 log_level = "debug"
+agent_mode = "sandbox"
+uid_base = 20000
 `)
 	c, err := Load(file, envMap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{DB: "/var/lib/kontor/kontor.db", Listen: "0.0.0.0:9000", SecureCookies: true, Root: "/srv/sandbox", LogLevel: "debug"}
+	d := Default()
+	want := Config{DB: "/var/lib/kontor/kontor.db", Listen: "0.0.0.0:9000", SecureCookies: true, Root: "/srv/sandbox", LogLevel: "debug",
+		AgentMode: "sandbox", UIDBase: 20000, MySQLDSN: d.MySQLDSN}
 	if c != want {
 		t.Fatalf("file: %+v, want %+v", c, want)
 	}
@@ -66,7 +71,8 @@ log_level = "debug"
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = Config{DB: "postgres://kontor@localhost/kontor", Listen: "0.0.0.0:9000", SecureCookies: false, Root: "/srv/sandbox", LogLevel: "warn"}
+	want = Config{DB: "postgres://kontor@localhost/kontor", Listen: "0.0.0.0:9000", SecureCookies: false, Root: "/srv/sandbox", LogLevel: "warn",
+		AgentMode: "sandbox", UIDBase: 20000, MySQLDSN: d.MySQLDSN}
 	if c != want {
 		t.Fatalf("env over file: %+v, want %+v", c, want)
 	}
@@ -167,5 +173,20 @@ func TestValidateAfterFlags(t *testing.T) {
 	}
 	if err := c.Set("colour", "blue", "--colour"); err == nil {
 		t.Fatal("Set accepted an unknown key")
+	}
+}
+
+func TestAgentKeys(t *testing.T) {
+	for _, c := range []struct{ key, value, want string }{
+		{"agent_mode", "cloud", `agent_mode: "cloud" is not one of system, sandbox`},
+		{"uid_base", "12a", `uid_base: "12a" is not a whole number`},
+		{"uid_base", "500", "uid_base: 500 must be from 1000 to 1073741824"},
+		{"mysql_dsn", "root@tcp(x)/\n", "mysql_dsn: contains a control character"},
+	} {
+		cfg := Default()
+		err := cfg.Set(c.key, c.value, "")
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%s=%q: %v, want %q", c.key, c.value, err, c.want)
+		}
 	}
 }
