@@ -23,6 +23,7 @@ DEPS=(
 	"php-fpm             path:/usr/sbin/php-fpm*"
 	"bind9-utils         cmd:named-checkzone"
 	"bind9               path:/usr/sbin/named"
+	"webalizer           cmd:webalizer"
 )
 
 check() {
