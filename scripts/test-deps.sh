@@ -24,6 +24,7 @@ DEPS=(
 	"bind9-utils         cmd:named-checkzone"
 	"bind9               path:/usr/sbin/named"
 	"webalizer           cmd:webalizer"
+	"mariadb-server      path:/usr/sbin/mariadbd cmd:mariadbd"
 )
 
 check() {
