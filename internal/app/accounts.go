@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"kontor/internal/auth"
 	"kontor/internal/panel"
 	"kontor/internal/store"
 )
@@ -70,9 +71,17 @@ func (a *App) CreateReseller(ctx context.Context, actor panel.Actor, in Reseller
 	if err != nil {
 		return panel.Reseller{}, "", err
 	}
+	sec, err := a.secrets(panel.RoleReseller, pw)
+	if err != nil {
+		return panel.Reseller{}, "", err
+	}
+	dsec, err := a.secrets(panel.RoleUser, dpw)
+	if err != nil {
+		return panel.Reseller{}, "", err
+	}
 	r, err := a.Store.CreateReseller(ctx, actor, store.NewReseller{Login: in.Login, PasswordHash: h, DefaultHash: dh,
 		Name: in.Name, Company: in.Company, Email: in.Email, Language: in.Language, Design: in.Design,
-		Limits: in.Limits, Services: in.Services})
+		Limits: in.Limits, Services: in.Services, Secrets: sec, DefaultSecrets: dsec})
 	return r, pw, err
 }
 
@@ -98,16 +107,21 @@ func (a *App) CreateUser(ctx context.Context, actor panel.Actor, in UserInput) (
 	if err != nil {
 		return store.CreateResult{}, "", err
 	}
+	sec, err := a.secrets(panel.RoleUser, pw)
+	if err != nil {
+		return store.CreateResult{}, "", err
+	}
 	if actor.Role == panel.RoleReseller && in.ResellerID == 0 {
 		in.ResellerID = actor.ID
 	}
 	res, err := a.Store.CreateUser(ctx, actor, store.NewUser{ResellerID: in.ResellerID, PasswordHash: h,
 		Language: in.Language, Design: in.Design, Profile: in.Profile, Limits: in.Limits,
-		Services: in.Services, Domains: in.Domains})
+		Services: in.Services, Domains: in.Domains, Secrets: sec})
 	return res, pw, err
 }
 
-// SetUserPassword sets a user's password (its reseller or the admin).
+// SetUserPassword sets a user's password (its reseller or the admin), with
+// the secrets derived from it; the user's sessions end.
 func (a *App) SetUserPassword(ctx context.Context, actor panel.Actor, userID int64, pw string) (string, error) {
 	pw, err := a.password(ctx, "password", pw)
 	if err != nil {
@@ -117,5 +131,32 @@ func (a *App) SetUserPassword(ctx context.Context, actor panel.Actor, userID int
 	if err != nil {
 		return "", err
 	}
-	return pw, a.Store.SetPassword(ctx, actor, userID, h)
+	sec, err := a.secrets(panel.RoleUser, pw)
+	if err != nil {
+		return "", err
+	}
+	return pw, a.Store.SetUserPasswordSecrets(ctx, actor, userID, h, sec)
+}
+
+// secrets derives the daemon-side credentials of an account from its
+// plaintext password, here, the one place that holds it (DESIGN rule 5):
+// the agent only copies them. A user gets its database login's
+// mysql_native_password hash and the bcrypt line that opens its Webalizer
+// pages; a reseller the bcrypt line that opens its users' pages (STA-4);
+// an admin nothing, since it has no presence on the hosting server.
+func (a *App) secrets(role panel.Role, pw string) (map[string]string, error) {
+	switch role {
+	case panel.RoleUser, panel.RoleReseller:
+	default:
+		return nil, nil
+	}
+	ht, err := a.Hasher.HashHtpasswd(pw)
+	if err != nil {
+		return nil, panel.Internal(err)
+	}
+	sec := map[string]string{store.SecretHtpasswd: ht}
+	if role == panel.RoleUser {
+		sec[store.SecretMySQL] = auth.MySQLNativeHash(pw)
+	}
+	return sec, nil
 }

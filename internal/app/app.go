@@ -7,7 +7,10 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"kontor/internal/auth"
@@ -63,7 +66,20 @@ type Settings struct {
 	// MailRelay is the SMTP relay ("host:port") that registration mails
 	// and circulars go through; mail.DefaultRelay when not set.
 	MailRelay string
+	// DNSNameServers are the FQDNs of our name servers for the zones' NS
+	// records; empty means ns1. and ns2. of the server name.
+	DNSNameServers []string
+	// MailHost is the MX target of the zones; empty means the server name.
+	MailHost string
+	// ColdFusion is the ColdFusion engine's "host:port"; empty means none,
+	// and the ColdFusion service has no effect.
+	ColdFusion string
 }
+
+// The agent renders every user from these settings (store.ServerFacts).
+// Saving them journals one "server" change, not one row per user: the
+// agent then renders all users at once, and its periodic full reconcile
+// would pick them up anyway.
 
 // Settings returns the server settings with defaults filled in.
 func (a *App) Settings(ctx context.Context) (Settings, error) {
@@ -82,6 +98,8 @@ func (a *App) Settings(ctx context.Context) (Settings, error) {
 	if s.MailRelay = m["mail_relay"]; s.MailRelay == "" {
 		s.MailRelay = mail.DefaultRelay
 	}
+	s.DNSNameServers = strings.Fields(m["dns_nameservers"])
+	s.MailHost, s.ColdFusion = m["mail_host"], m["coldfusion"]
 	return s, nil
 }
 
@@ -100,6 +118,27 @@ func (a *App) SaveSettings(ctx context.Context, actor panel.Actor, s Settings) e
 	if s.MailRelay, err = cleanRelay(s.MailRelay); err != nil {
 		return err
 	}
+	ns := make([]string, 0, len(s.DNSNameServers))
+	for _, n := range s.DNSNameServers {
+		if strings.TrimSpace(n) == "" {
+			continue
+		}
+		d, err := panel.NormalizeDomain("dns_nameservers", n)
+		if err != nil {
+			return err
+		}
+		ns = append(ns, d)
+	}
+	if strings.TrimSpace(s.MailHost) != "" {
+		if s.MailHost, err = panel.NormalizeDomain("mail_host", s.MailHost); err != nil {
+			return err
+		}
+	} else {
+		s.MailHost = ""
+	}
+	if s.ColdFusion, err = cleanColdFusion(s.ColdFusion); err != nil {
+		return err
+	}
 	classic := "0"
 	if s.ClassicSkins {
 		classic = "1"
@@ -107,8 +146,38 @@ func (a *App) SaveSettings(ctx context.Context, actor panel.Actor, s Settings) e
 	return a.Store.SetSettings(ctx, actor, map[string]string{
 		"password_min": strconv.Itoa(s.Password.Min), "password_max": strconv.Itoa(s.Password.Max),
 		"panel_url": s.PanelURL, "server_name": s.ServerName, "classic_skins": classic,
-		"mail_relay": s.MailRelay,
+		"mail_relay": s.MailRelay, "dns_nameservers": strings.Join(ns, " "), "mail_host": s.MailHost,
+		"coldfusion": s.ColdFusion,
 	})
+}
+
+// cleanColdFusion checks the ColdFusion engine's address: "" for none, or
+// "host:port" with a domain name or IP address and a port 1–65535. It
+// reaches the web server's configuration, so nothing else passes.
+func cleanColdFusion(in string) (string, error) {
+	in = strings.TrimSpace(in)
+	if in == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(in)
+	if err != nil {
+		return "", panel.Invalid("coldfusion", "err.coldfusion")
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 || strconv.Itoa(p) != port {
+		return "", panel.Invalid("coldfusion", "err.coldfusion")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" || ip.IsUnspecified() {
+			return "", panel.Invalid("coldfusion", "err.coldfusion")
+		}
+		return net.JoinHostPort(ip.String(), port), nil
+	}
+	h, err := panel.NormalizeDomain("coldfusion", host)
+	if err != nil {
+		return "", panel.Invalid("coldfusion", "err.coldfusion")
+	}
+	return net.JoinHostPort(h, port), nil
 }
 
 // hash hashes a password, as an internal error on failure.

@@ -141,7 +141,12 @@ func (a *App) ChangePassword(ctx context.Context, actor panel.Actor, token, old,
 	if err != nil {
 		return err
 	}
-	if err := a.Store.SetPassword(ctx, actor, actor.ID, nh); err != nil {
+	// new1 passed the policy check in newPassword.
+	sec, err := a.secrets(actor.Role, new1)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.SetPasswordSecrets(ctx, actor, actor.ID, nh, sec); err != nil {
 		return err
 	}
 	return a.Store.DeleteOtherSessions(ctx, actor.ID, auth.HashToken(token))

@@ -84,7 +84,11 @@ func (a *App) ChangeUserPassword(ctx context.Context, actor panel.Actor, userID 
 	if err != nil {
 		return "", err
 	}
-	return pw, a.Store.SetUserPassword(ctx, actor, userID, h)
+	sec, err := a.secrets(panel.RoleUser, pw)
+	if err != nil {
+		return "", err
+	}
+	return pw, a.Store.SetUserPasswordSecrets(ctx, actor, userID, h, sec)
 }
 
 // SetUserStatus locks or unlocks a user. A locked user cannot log in; its

@@ -179,18 +179,10 @@ func (s *Store) visibleUserID(ctx context.Context, tx *sql.Tx, actor panel.Actor
 }
 
 // SetPassword stores a new password hash for an account in the actor's
-// subtree (or the actor's own).
+// subtree (or the actor's own). The account's daemon-side secrets go with
+// the old password; callers that hold the plaintext use SetPasswordSecrets.
 func (s *Store) SetPassword(ctx context.Context, actor panel.Actor, id int64, hash string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, _, err := s.visible(ctx, tx, actor, id); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?`), hash, s.now().Unix(), id)
-		if err != nil {
-			return panel.Internal(fmt.Errorf("set password: %w", err))
-		}
-		return nil
-	})
+	return s.SetPasswordSecrets(ctx, actor, id, hash, nil)
 }
 
 // PasswordHash returns the stored hash of the actor's own account, for the
@@ -377,6 +369,10 @@ func (s *Store) SetSettings(ctx context.Context, actor panel.Actor, kv map[strin
 		return panel.Forbidden("", "err.forbidden")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Before the writes: it compares with the stored values.
+		if err := s.journalServerFacts(ctx, tx, kv); err != nil {
+			return err
+		}
 		for k, v := range kv {
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES (?, ?)
 				ON CONFLICT (key) DO UPDATE SET value = excluded.value`), k, v); err != nil {

@@ -23,6 +23,11 @@ type NewReseller struct {
 	Design      string
 	Limits      panel.ResellerLimits
 	Services    panel.ServiceSet
+	// Secrets are the reseller's daemon-side credentials (SecretHtpasswd:
+	// its line in its users' Webalizer protection, STA-4); DefaultSecrets
+	// those of the default account, derived from that account's password.
+	Secrets        map[string]string
+	DefaultSecrets map[string]string
 }
 
 // CreateReseller adds a reseller and its default user account (admin only).
@@ -63,6 +68,12 @@ func (s *Store) CreateReseller(ctx context.Context, actor panel.Actor, nr NewRes
 	if err := nr.Services.Validate(); err != nil {
 		return panel.Reseller{}, err
 	}
+	if err := checkSecrets(panel.RoleReseller, nr.Secrets); err != nil {
+		return panel.Reseller{}, err
+	}
+	if err := checkSecrets(panel.RoleUser, nr.DefaultSecrets); err != nil {
+		return panel.Reseller{}, err
+	}
 	if nr.Login != "" {
 		if err := panel.ValidateLogin("login", nr.Login); err != nil {
 			return panel.Reseller{}, err
@@ -96,11 +107,17 @@ func (s *Store) CreateReseller(ctx context.Context, actor panel.Actor, nr NewRes
 		if err := s.putServices(ctx, tx, id, nr.Services); err != nil {
 			return err
 		}
+		if err := s.putSecrets(ctx, tx, id, nr.Secrets); err != nil {
+			return err
+		}
 		// The reseller's own account: no limits until the reseller gives it some.
 		duid, err := s.insertAccount(ctx, tx, accountRow{login: panel.DefaultUserLogin(login), role: panel.RoleUser,
 			parentID: id, hash: nr.DefaultHash, language: nr.Language, design: nr.Design, isDefault: true,
 			profile: panel.Profile{Name: nr.Name, Company: nr.Company, Email: nr.Email}})
 		if err != nil {
+			return err
+		}
+		if err := s.putSecrets(ctx, tx, duid, nr.DefaultSecrets); err != nil {
 			return err
 		}
 		return s.journal(ctx, tx, duid, panel.DefaultUserLogin(login), "create")

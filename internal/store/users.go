@@ -21,6 +21,9 @@ type NewUser struct {
 	Limits       panel.Limits
 	Services     panel.ServiceSet
 	Domains      []NewDomain
+	// Secrets are the daemon-side credentials derived from the password
+	// (kind → value: SecretMySQL, SecretHtpasswd), stored with the user.
+	Secrets map[string]string
 }
 
 // NewDomain is a domain to add; Name must already be normalized.
@@ -73,6 +76,9 @@ func (s *Store) CreateUsers(ctx context.Context, actor panel.Actor, resellerID i
 			return nil, err
 		}
 		if err := nu.Services.Validate(); err != nil {
+			return nil, err
+		}
+		if err := checkSecrets(panel.RoleUser, nu.Secrets); err != nil {
 			return nil, err
 		}
 		var err error
@@ -154,7 +160,7 @@ func (s *Store) CreateUsers(ctx context.Context, actor panel.Actor, resellerID i
 			if design == "" {
 				design = rdesign
 			}
-			if ids[i], err = s.insertUser(ctx, tx, resellerID, nu, profiles[i], lang, design); err != nil {
+			if ids[i], err = s.insertUser(ctx, tx, resellerID, nu, profiles[i], lang, design, delta); err != nil {
 				return err
 			}
 		}
@@ -177,8 +183,10 @@ func (s *Store) CreateUsers(ctx context.Context, actor panel.Actor, resellerID i
 	return out, nil
 }
 
-// insertUser writes one user with the next server-wide number.
-func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, resellerID int64, nu NewUser, prof panel.Profile, lang, design string) (int64, error) {
+// insertUser writes one user with the next server-wide number, its secrets
+// and, when it may have databases, its first one; d collects the
+// reseller's totals change.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, resellerID int64, nu NewUser, prof panel.Profile, lang, design string, d totalsDelta) (int64, error) {
 	var n int64
 	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'user' RETURNING value`).Scan(&n); err != nil {
 		return 0, panel.Internal(fmt.Errorf("user counter: %w", err))
@@ -197,6 +205,16 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, resellerID int64, nu
 	}
 	for i, d := range nu.Domains {
 		if err := s.insertDomain(ctx, tx, id, fmt.Sprintf("domains.%d", i), d); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.putSecrets(ctx, tx, id, nu.Secrets); err != nil {
+		return 0, err
+	}
+	// A user with MySQL gets its first database at once, as the guide's
+	// panel did, so the login the registration mail names has one.
+	if nu.Limits[panel.ResMySQL] != 0 {
+		if _, err := s.insertDatabase(ctx, tx, id, databaseName(login, 1), d); err != nil {
 			return 0, err
 		}
 	}

@@ -309,13 +309,24 @@ func (s *Store) SetUserPlan(ctx context.Context, actor panel.Actor, userID int64
 // SetUserPassword stores a new password hash for a user in the actor's
 // subtree, ends the user's sessions (a reset usually means the old
 // password leaked) and journals the user, whose FTP and mail logins change
-// too.
+// too. It removes the user's daemon-side secrets (they belong to the old
+// password); callers that hold the plaintext use SetUserPasswordSecrets.
 func (s *Store) SetUserPassword(ctx context.Context, actor panel.Actor, userID int64, hash string) error {
+	return s.SetUserPasswordSecrets(ctx, actor, userID, hash, nil)
+}
+
+// SetUserPasswordSecrets is SetUserPassword that also replaces the user's
+// daemon-side secrets, derived from the same plaintext (SecretMySQL,
+// SecretHtpasswd), in the same transaction.
+func (s *Store) SetUserPasswordSecrets(ctx context.Context, actor panel.Actor, userID int64, hash string, secrets map[string]string) error {
 	if err := changer(actor); err != nil {
 		return err
 	}
 	if hash == "" {
 		return panel.Invalid("password", "err.required")
+	}
+	if err := checkSecrets(panel.RoleUser, secrets); err != nil {
+		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		reseller, login, err := s.visibleUser(ctx, tx, actor, userID)
@@ -327,6 +338,9 @@ func (s *Store) SetUserPassword(ctx context.Context, actor panel.Actor, userID i
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE account_id = ?`), userID); err != nil {
 			return panel.Internal(fmt.Errorf("end sessions: %w", err))
+		}
+		if err := s.putSecrets(ctx, tx, userID, secrets); err != nil {
+			return err
 		}
 		if err := s.journal(ctx, tx, userID, login, "password"); err != nil {
 			return err
