@@ -63,7 +63,7 @@ type command struct {
 // commands returns the command tree in the order the help lists it.
 func commands() []*command {
 	return []*command{
-		serveCommand(), migrateCommand(), demoCommand(),
+		serveCommand(), migrateCommand(), demoCommand(), agentCommand(), applyCommand(),
 		adminCreateCommand(),
 		resellerCreateCommand(), resellerListCommand(), resellerSetLimitCommand(),
 		userCreateCommand(), userListCommand(),
