@@ -66,12 +66,12 @@ func TestHomeLayout(t *testing.T) {
 	}
 	home := s.host("home/web1")
 	for p, want := range map[string]stat{
-		"":                  {fs.ModeDir | 0o750, 10001, 33},
-		"/html":             {fs.ModeDir | 0o755, 10001, 10001},
-		"/files":            {fs.ModeDir | 0o750, 10001, 10001},
-		"/log":              {fs.ModeDir | 0o750, 10001, 10001},
-		"/phptmp":           {fs.ModeDir | 0o700, 10001, 10001},
-		"/html/index.html":  {0o644, 10001, 10001},
+		"":                 {fs.ModeDir | 0o750, 10001, 33},
+		"/html":            {fs.ModeDir | 0o755, 10001, 10001},
+		"/files":           {fs.ModeDir | 0o750, 10001, 10001},
+		"/log":             {fs.ModeDir | 0o750, 10001, 10001},
+		"/phptmp":          {fs.ModeDir | 0o700, 10001, 10001},
+		"/html/index.html": {0o644, 10001, 10001},
 	} {
 		if got := statOf(t, home+p); got != want {
 			t.Errorf("%s: got %v, want %v", p, got, want)
@@ -362,8 +362,8 @@ func TestCollisions(t *testing.T) {
 func TestDetectQuota(t *testing.T) {
 	for _, c := range []struct {
 		name, mounts, quotaFS, base string
-		wantFS                     string
-		want                       bool
+		wantFS                      string
+		want                        bool
 	}{
 		{"home on its own fs", mountsQuota, "", "/home", "/home", true},
 		{"root without quota", mountsPlain, "", "/home", "/", false},
