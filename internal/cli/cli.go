@@ -72,6 +72,7 @@ func commands() []*command {
 		statsCollectCommand(), statsDuCommand(),
 		circularSendCommand(), circularStatusCommand(),
 		userFrontPageCommand(), userSSLCommand(), userMySQLExternalCommand(),
+		cronAddCommand(), cronListCommand(), cronDeleteCommand(),
 		mailTestCommand(),
 	}
 }
@@ -85,6 +86,7 @@ var groups = map[string]string{
 	"stats":    "collect traffic from the logs and measure storage",
 	"circular": "send circulars to a reseller's users and follow them",
 	"mail":     "check outgoing mail",
+	"cron":     "add, list and delete a user's cron jobs",
 }
 
 func (r *runner) run(ctx context.Context, args []string) int {
