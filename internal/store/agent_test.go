@@ -337,9 +337,15 @@ func TestDesiredUsers(t *testing.T) {
 		if none, err := s.DesiredUsers(ctx, []int64{}, opt); err != nil || len(none) != 0 {
 			t.Fatalf("empty ids: %v %v", none, err)
 		}
-		// A deleted user is absent.
+		// A deleted user is absent; the journal names it by login, which
+		// the agent needs to remove it from the system.
+		before, _ := s.LastChangeID(ctx)
 		if err := s.DeleteAccount(ctx, ra, u2.User.ID); err != nil {
 			t.Fatal(err)
+		}
+		cs, _ := s.Changes(ctx, before, 10)
+		if len(cs) != 1 || cs[0].AccountID != u2.User.ID || cs[0].Login != u2.User.Login || cs[0].What != "delete" {
+			t.Fatalf("journal of the deletion: %+v", cs)
 		}
 		if got, _ := s.DesiredUsers(ctx, []int64{u2.User.ID}, opt); len(got) != 0 {
 			t.Fatalf("deleted user still desired: %+v", got)
