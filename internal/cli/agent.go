@@ -72,7 +72,7 @@ func newLoop(cfg config.Config, st *store.Store, log *slog.Logger, dry bool) (*r
 	}
 	steps := &dryLog{}
 	env := agent.Env{FS: root, Run: fsys.ExecRunner{}, Now: time.Now, Plan: func(s string) {
-		log.Info("planned", "step", s)
+		log.Debug("planned", "step", s)
 	}}
 	var rec *fsys.Recorder
 	var cmds *fsys.DryRun
@@ -94,7 +94,7 @@ func newLoop(cfg config.Config, st *store.Store, log *slog.Logger, dry bool) (*r
 type loggingRunner struct{ log *slog.Logger }
 
 func (l loggingRunner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	l.log.Info("sandbox: not running", "command", fsys.CommandLine(name, args...))
+	l.log.Debug("sandbox: not running", "command", fsys.CommandLine(name, args...))
 	return nil, ctx.Err()
 }
 

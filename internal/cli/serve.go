@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"kontor/internal/app"
 	"kontor/internal/config"
 	"kontor/internal/demo"
+	"kontor/internal/store"
 	"kontor/internal/web"
 )
 
@@ -186,7 +188,15 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 	// The sandbox has var/log: logs put under <dir>/root/var/log/apache2
 	// are read like on a server.
 	defer startStats(ctx, a, root)()
-	srv, err := web.New(web.Options{App: a, Catalog: r.cat, Log: log})
+	// The agent runs in the same process in sandbox mode: it writes the
+	// configuration files under the sandbox root and runs no command.
+	cfg.AgentMode = "sandbox"
+	stopAgent, err := startAgent(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopAgent()
+	srv, err := web.New(web.Options{App: a, Catalog: r.cat, Log: log, SandboxRoot: root})
 	if err != nil {
 		return err
 	}
@@ -200,7 +210,8 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 	fmt.Fprintf(w, "Kontor demo\n")
 	fmt.Fprintf(w, "  directory:    %s%s\n", dir, fresh)
 	fmt.Fprintf(w, "  store:        %s (%s)\n", cfg.DB, state)
-	fmt.Fprintf(w, "  sandbox root: %s (stands in for /)\n", root)
+	fmt.Fprintf(w, "  sandbox root: %s (stands in for /; the agent writes the generated\n", root)
+	fmt.Fprintf(w, "                configuration there and runs no command: Admin → System files)\n")
 	fmt.Fprintf(w, "  panel:        %s\n\n", url)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "LOGIN\tPASSWORD\tROLE\tRESELLER\tNAME\tDOMAINS")
@@ -231,4 +242,22 @@ func startStats(ctx context.Context, a *app.App, root string) func() {
 	sctx, cancel := context.WithCancel(ctx)
 	wait := a.StartStats(sctx, a.StatsJobs(root))
 	return func() { cancel(); wait() }
+}
+
+// startAgent runs the reconcile loop in the background; the returned
+// function stops it and waits for the batch in progress.
+func startAgent(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (func(), error) {
+	l, _, _, _, closeFn, err := newLoop(cfg, st, log.With("part", "agent"), false)
+	if err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := l.Run(actx); err != nil {
+			log.Error("agent stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done; closeFn() }, nil
 }

@@ -71,6 +71,7 @@ func adminMenus() []menu {
 		{Slug: "server", Key: "menu.server", URL: "/admin/settings", Tools: []tool{
 			{Slug: "settings", Key: "tool.server_settings", URL: "/admin/settings"},
 			{Slug: "ips", Key: "tool.ips", URL: "/admin/ips"},
+			{Slug: "system-files", Key: "tool.system_files", URL: "/admin/system-files"},
 			{Slug: "messages", Key: "tool.messages", URL: "/admin/messages"},
 			{Slug: "stats", Key: "tool.server_stats", URL: "/admin/stats"},
 			{Slug: "password", Key: "tool.password", URL: "/admin/password"},

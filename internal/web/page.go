@@ -88,7 +88,24 @@ func (p *Page) FormError(err error) {
 }
 
 // Nav is the menu of the actor's role.
-func (p *Page) Nav() []menu { return p.s.markReady(navFor(p.Actor)) }
+func (p *Page) Nav() []menu {
+	ms := p.s.markReady(navFor(p.Actor))
+	if p.Actor.Role != panel.RoleAdmin {
+		return ms
+	}
+	// The admin's menus list only what this server has (System files
+	// exists in the demo's sandbox only).
+	for i := range ms {
+		tools := ms[i].Tools[:0:0]
+		for _, t := range ms[i].Tools {
+			if t.Ready {
+				tools = append(tools, t)
+			}
+		}
+		ms[i].Tools = tools
+	}
+	return ms
+}
 
 // Languages offered.
 func (p *Page) Languages() []string { return panel.Languages() }

@@ -56,6 +56,7 @@ func (s *Server) register() {
 	s.registerServiceLists()
 	s.registerStats()
 	s.registerIndexSetup()
+	s.registerSystemFiles()
 
 	s.registerAPI()
 }

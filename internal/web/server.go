@@ -38,6 +38,9 @@ type Options struct {
 	// SecureCookies forces the Secure flag (behind a TLS proxy); requests
 	// that arrive over TLS get it anyway.
 	SecureCookies bool
+	// SandboxRoot is the demo's sandbox root ("" otherwise): the admin
+	// gets a read-only view of the files the agent generated there.
+	SandboxRoot string
 }
 
 // Server is the web panel and JSON API.
@@ -46,6 +49,7 @@ type Server struct {
 	cat    *i18n.Catalog
 	log    *slog.Logger
 	secure bool
+	sandbox string // Options.SandboxRoot
 	pages  map[string]*template.Template
 	mux    *http.ServeMux
 	routes []Route
@@ -66,7 +70,7 @@ func New(opt Options) (*Server, error) {
 	if opt.App == nil || opt.Catalog == nil {
 		return nil, errors.New("web: App and Catalog are required")
 	}
-	s := &Server{app: opt.App, cat: opt.Catalog, log: opt.Log, secure: opt.SecureCookies, mux: http.NewServeMux()}
+	s := &Server{app: opt.App, cat: opt.Catalog, log: opt.Log, secure: opt.SecureCookies, sandbox: opt.SandboxRoot, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
