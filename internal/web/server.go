@@ -45,14 +45,14 @@ type Options struct {
 
 // Server is the web panel and JSON API.
 type Server struct {
-	app    *app.App
-	cat    *i18n.Catalog
-	log    *slog.Logger
-	secure bool
+	app     *app.App
+	cat     *i18n.Catalog
+	log     *slog.Logger
+	secure  bool
 	sandbox string // Options.SandboxRoot
-	pages  map[string]*template.Template
-	mux    *http.ServeMux
-	routes []Route
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	routes  []Route
 }
 
 // Route is one registered page, kept so that tests can walk every route
