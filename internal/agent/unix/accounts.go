@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -72,6 +73,20 @@ func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent
 	} else if !env.DryRun {
 		res.Err = fmt.Errorf("accounts: the web server's group %q is not in %s", o.WebGroup, groupFile)
 		return res
+	}
+
+	// A missing HomeBase is made root's (0755) once here; MkdirAll of a
+	// home would otherwise create it with the first user's owner. An
+	// existing one keeps the mode the admin gave it (often 0711).
+	parent, name := path.Split(o.HomeBase)
+	if names, err := env.FS.ReadDir(path.Clean(parent)); err != nil {
+		res.Err = fmt.Errorf("accounts: %w", err)
+		return res
+	} else if !slices.Contains(names, name) {
+		if err := env.FS.MkdirAll(o.HomeBase, 0o755, owner(0), owner(0)); err != nil {
+			res.Err = fmt.Errorf("accounts: %w", err)
+			return res
+		}
 	}
 
 	changed, sshdErr := applySSHD(ctx, env, run, o)

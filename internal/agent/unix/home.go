@@ -86,17 +86,13 @@ type layoutResult struct {
 // longer maps it, so it does nothing).
 func ensureHome(fsys agent.FS, h homeSpec) (layoutResult, error) {
 	var r layoutResult
-	base, name := path.Split(h.home)
-	base = path.Clean(base)
-	siblings, err := fsys.ReadDir(base)
+	// One listing of the home itself, not of HomeBase: a full run over
+	// thousands of users must not read /home once per user. A missing
+	// home lists as empty, and an empty one counts as new too (a crash
+	// between useradd and the layout).
+	names, err := fsys.ReadDir(h.home)
 	if err != nil {
-		return r, fmt.Errorf("home base: %w", err)
-	}
-	var names []string
-	if slices.Contains(siblings, name) {
-		if names, err = fsys.ReadDir(h.home); err != nil {
-			return r, fmt.Errorf("home: %w", err)
-		}
+		return r, fmt.Errorf("home: %w", err)
 	}
 	r.newHome = len(names) == 0
 	if err := fsys.MkdirAll(h.home, 0o750, h.uid, h.webGID); err != nil {

@@ -453,3 +453,24 @@ func TestStdCGIScripts(t *testing.T) {
 		t.Errorf("hello.cgi does not escape the query string:\n%s", out)
 	}
 }
+
+// A missing HomeBase is created as root's, never as the first user's.
+func TestHomeBaseCreated(t *testing.T) {
+	needRoot(t)
+	s := newSandbox(t, "", "", "", mountsPlain)
+	if err := os.Remove(s.host("home")); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := applyReal(t, s, batch(user(1, "web1"))); len(res.Failed) > 0 || res.Err != nil {
+		t.Fatalf("%s %v", failures(res), res.Err)
+	}
+	if got := statOf(t, s.host("home")); got != (stat{fs.ModeDir | 0o755, 0, 0}) {
+		t.Errorf("home base: %v", got)
+	}
+	// An existing one keeps the admin's mode.
+	os.Chmod(s.host("home"), 0o711)
+	applyReal(t, s, batch(user(1, "web1"), user(2, "web2")))
+	if m := statOf(t, s.host("home")).mode.Perm(); m != 0o711 {
+		t.Errorf("home base mode changed to %o", m)
+	}
+}
