@@ -25,6 +25,7 @@ DEPS=(
 	"bind9               path:/usr/sbin/named"
 	"webalizer           cmd:webalizer"
 	"mariadb-server      path:/usr/sbin/mariadbd cmd:mariadbd"
+	"cron                path:/usr/sbin/cron"
 	"quota               path:/usr/sbin/setquota cmd:setquota"
 	"openssh-server      path:/usr/sbin/sshd cmd:sshd"
 )
