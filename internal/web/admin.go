@@ -198,6 +198,9 @@ func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *Page) 
 	p.Form.Set("panel_url", set.PanelURL)
 	p.Form.Set("server_name", set.ServerName)
 	p.Form.Set("mail_relay", set.MailRelay)
+	p.Form.Set("dns_nameservers", strings.Join(set.DNSNameServers, "\n"))
+	p.Form.Set("mail_host", set.MailHost)
+	p.Form.Set("coldfusion", set.ColdFusion)
 	if set.ClassicSkins {
 		p.Form.Set("classic_skins", "1")
 	}
@@ -207,7 +210,10 @@ func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request, p *Page) 
 
 func (s *Server) adminSettingsSave(w http.ResponseWriter, r *http.Request, p *Page) {
 	set := app.Settings{PanelURL: r.PostFormValue("panel_url"), ServerName: r.PostFormValue("server_name"),
-		ClassicSkins: r.PostFormValue("classic_skins") != "", MailRelay: r.PostFormValue("mail_relay")}
+		ClassicSkins: r.PostFormValue("classic_skins") != "", MailRelay: r.PostFormValue("mail_relay"),
+		// Name servers come one a line or separated by spaces.
+		DNSNameServers: strings.Fields(r.PostFormValue("dns_nameservers")),
+		MailHost:       r.PostFormValue("mail_host"), ColdFusion: r.PostFormValue("coldfusion")}
 	var err error
 	if set.Password.Min, err = strconv.Atoi(r.PostFormValue("password_min")); err != nil {
 		err = panel.Invalid("password_min", "err.number")

@@ -863,6 +863,7 @@ type changeData struct {
 	NewPassword string
 	Limits      []limitView
 	Services    []serviceView
+	Sync        app.AgentSync // whether the server has applied the user
 }
 
 // Grants lets the limits partial show the reseller's own limits.
@@ -945,6 +946,10 @@ func (s *Server) renderChangePassword(w http.ResponseWriter, r *http.Request, p 
 		return
 	}
 	d.Policy = set.Password
+	if d.Sync, err = s.app.UserSync(ctx, p.Actor, u.ID); err != nil {
+		s.fail(w, r, p, err)
+		return
+	}
 	v := userView(u)
 	d.Limits, d.Services = v.Limits, v.Services
 	f := url.Values{}
