@@ -283,8 +283,11 @@ func (s *Store) DeleteAccount(ctx context.Context, actor panel.Actor, id int64) 
 		if isDefault == 1 {
 			return panel.Forbidden("id", "err.delete.default")
 		}
-		// Journal every user that goes, so the agent removes it from the system.
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, login FROM accounts WHERE id = ? OR parent_id = ?`), id, id)
+		// Journal every user that goes (the reseller's own users, or the
+		// user itself), so the agent removes it from the system. A
+		// reseller has nothing on the system of its own: its web space is
+		// its default account, one of its users.
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, login FROM accounts WHERE role = 'user' AND (id = ? OR parent_id = ?)`), id, id)
 		if err != nil {
 			return panel.Internal(err)
 		}

@@ -107,9 +107,16 @@ func (s *Store) journalServerFacts(ctx context.Context, tx *sql.Tx, kv map[strin
 
 // DesiredOptions place users on the target system.
 type DesiredOptions struct {
-	UIDBase  int    // uid = UIDBase + the user's number
+	// UIDBase: webN gets uid and gid UIDBase+N; a reseller's own account
+	// (resMweb0, number 0) gets UIDBase+DefaultUIDOffset+M, so every
+	// account has its own uid and a uid is never reused.
+	UIDBase  int
 	HomeBase string // home = HomeBase + "/" + login
 }
+
+// DefaultUIDOffset separates the uids of the resellers' own accounts from
+// those of webN: N stays below it (40,000 users on one server).
+const DefaultUIDOffset = 40000
 
 // idChunk bounds IN (…) lists: far below SQLite's and PostgreSQL's limits
 // on bound parameters, and large enough that 10,000 users take 20 rounds.
@@ -225,20 +232,23 @@ func (d *desired) each(ctx context.Context, query, col string, ids []int64, fn f
 // rows in the other tables.
 func (d *desired) load(ctx context.Context, ids []int64) error {
 	where, args := in("a.id", ids)
-	rows, err := d.tx.QueryContext(ctx, d.s.q(`SELECT a.id, a.login, a.number, a.status, a.parent_id, r.login
+	rows, err := d.tx.QueryContext(ctx, d.s.q(`SELECT a.id, a.login, a.number, a.is_default, r.number, a.status, a.parent_id, r.login
 		FROM accounts a JOIN accounts r ON r.id = a.parent_id WHERE a.role = 'user'`+where+` ORDER BY a.id`), args...)
 	if err != nil {
 		return panel.Internal(fmt.Errorf("desired users: %w", err))
 	}
 	for rows.Next() {
 		u := &agent.User{Services: panel.ServiceSet{}, Limits: panel.Limits{}}
-		var number int64
+		var number, isDefault, resNumber int64
 		var status string
-		if err := rows.Scan(&u.ID, &u.Login, &number, &status, &u.ResellerID, &u.ResellerLogin); err != nil {
+		if err := rows.Scan(&u.ID, &u.Login, &number, &isDefault, &resNumber, &status, &u.ResellerID, &u.ResellerLogin); err != nil {
 			rows.Close()
 			return panel.Internal(err)
 		}
 		u.UID = d.opt.UIDBase + int(number)
+		if isDefault != 0 {
+			u.UID = d.opt.UIDBase + DefaultUIDOffset + int(resNumber)
+		}
 		u.Home = strings.TrimSuffix(d.opt.HomeBase, "/") + "/" + u.Login
 		u.Locked = status == string(panel.StatusLocked)
 		d.byID[u.ID] = u

@@ -205,7 +205,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			d.unstage(env.FS, p, gids)
 		}
 	}
-	if err := d.checkStaged(ctx, env, stage, users, gids, &res); err != nil {
+	if err := d.checkStaged(ctx, env, live, stage, users, gids, &res); err != nil {
 		res.Err = err
 		for _, p := range goodUsers(users) {
 			d.unstage(env.FS, p, gids)
@@ -371,7 +371,7 @@ func checkKeyPair(files Files, stage Options, login string) error {
 // checkStaged runs Apache's and PHP-FPM's checkers on the staged set. Users
 // named in a failure are failed, unstaged, and the check runs again; a
 // failure that names no user is returned (nothing goes live).
-func (d Daemon) checkStaged(ctx context.Context, env agent.Env, stage Options, users []*prepared, gids map[string]int, res *agent.Result) error {
+func (d Daemon) checkStaged(ctx context.Context, env agent.Env, live, stage Options, users []*prepared, gids map[string]int, res *agent.Result) error {
 	type checker struct {
 		name string
 		argv []string
@@ -382,7 +382,12 @@ func (d Daemon) checkStaged(ctx context.Context, env agent.Env, stage Options, u
 	}
 	if d.FPMBin != "" {
 		main := d.StageDir + "/php-fpm-check.conf"
-		conf := fmt.Sprintf("%s[global]\nerror_log = /dev/null\ninclude = %s/*.conf\n", strings.ReplaceAll(header, "#", ";"), stage.FPMDir)
+		// php-fpm -t refuses a configuration without any pool, which is
+		// what a server without PHP users has; the placeholder pool is only
+		// parsed, never started.
+		conf := fmt.Sprintf("%s[global]\nerror_log = /dev/null\ninclude = %s/*.conf\n"+
+			"[kontor-check]\nuser = %s\nlisten = %s/kontor-check.sock\npm = ondemand\npm.max_children = 1\n",
+			strings.ReplaceAll(header, "#", ";"), stage.FPMDir, live.WebUser, d.StageDir)
 		if _, err := env.FS.WriteFile(main, []byte(conf), 0o644, 0, 0); err != nil {
 			return err
 		}

@@ -166,6 +166,18 @@ func writeVHost(b *strings.Builder, s server, u *user, d domain, addr string, ss
 		opts += " ExecCGI"
 	}
 	line(b, 2, "Options ", opts)
+	// The index files this user's site can have. Naming index.php without
+	// PHP would make every directory without an index.html answer 403
+	// (mod_dir's lookup of index.php is refused by the deny below), which
+	// also hides the directory listing.
+	index := "index.html index.htm"
+	if u.ssi {
+		index += " index.shtml"
+	}
+	if u.php && !u.locked {
+		index += " index.php"
+	}
+	line(b, 2, "DirectoryIndex ", index)
 	if u.protect {
 		line(b, 2, "AllowOverride AuthConfig")
 	} else {

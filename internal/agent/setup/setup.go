@@ -15,6 +15,7 @@ import (
 	"kontor/internal/agent/mysql"
 	"kontor/internal/agent/unix"
 	"kontor/internal/agent/webalizer"
+	"kontor/internal/store"
 )
 
 // Options select the mode and the few settings that come from the
@@ -34,8 +35,9 @@ const HomeBase = "/home"
 func Daemons(opt Options) ([]agent.Daemon, func() error, error) {
 	acc := unix.DefaultOptions()
 	acc.HomeBase = HomeBase
-	if opt.UIDBase > 0 && opt.UIDBase < acc.UIDMin {
-		acc.UIDMin = opt.UIDBase
+	if opt.UIDBase > 0 {
+		// webN: base+N; the resellers' own accounts: base+offset+M.
+		acc.UIDMin, acc.UIDMax = opt.UIDBase, opt.UIDBase+store.DefaultUIDOffset+9999
 	}
 	ap := apache.DefaultDaemon()
 	ap.Opt.HomeBase = HomeBase

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"kontor/internal/agent"
 	"kontor/internal/panel"
@@ -100,6 +102,30 @@ func (m *remover) exec(name string, args ...string) error {
 	return err
 }
 
+// userdel ends the account's processes first (its PHP-FPM workers may
+// still be finishing after the graceful reload that removed its pool,
+// its cron jobs and SFTP sessions may run), then deletes it. userdel
+// refuses while a process of the user lives, and a killed process takes
+// a moment to go, so it is retried a few times. pkill's exit status 1
+// means no process matched, which is the normal case.
+func (m *remover) userdel(login string, uid int) error {
+	if _, err := m.run.Run(m.ctx, "pkill", "-KILL", "-U", strconv.Itoa(uid)); err != nil && !strings.Contains(err.Error(), "exit status 1") {
+		return err
+	}
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if err = m.exec("userdel", login); err == nil || !strings.Contains(err.Error(), "currently used by process") {
+			return err
+		}
+		select {
+		case <-m.ctx.Done():
+			return m.ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return err
+}
+
 // remove deletes one account: its quota (setquota to 0 while the name
 // still resolves), the account (userdel, which also drops it from every
 // group and, on Debian, removes its own group), the group if still there,
@@ -125,7 +151,7 @@ func (m *remover) remove(db *accountDB, login string) error {
 				return err
 			}
 		}
-		if err := m.exec("userdel", login); err != nil {
+		if err := m.userdel(login, e.UID); err != nil {
 			return err
 		}
 	}

@@ -39,7 +39,7 @@ func Bin(t testing.TB) string {
 // log_config, logio and version in).
 var Modules = []string{
 	"mpm_event", "authz_core", "authz_host", "authz_user", "authn_core", "authn_file",
-	"auth_basic", "mime", "dir", "alias", "setenvif", "include", "cgid",
+	"auth_basic", "mime", "dir", "autoindex", "alias", "setenvif", "include", "cgid",
 	"proxy", "proxy_fcgi", "proxy_http", "socache_shmcb", "ssl", "dav", "dav_fs",
 }
 
