@@ -28,6 +28,7 @@ DEPS=(
 	"cron                path:/usr/sbin/cron"
 	"quota               path:/usr/sbin/setquota cmd:setquota"
 	"openssh-server      path:/usr/sbin/sshd cmd:sshd"
+	"acl                 cmd:setfacl cmd:getfacl"
 )
 
 check() {

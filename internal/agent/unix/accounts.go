@@ -2,6 +2,7 @@ package unix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -18,7 +19,12 @@ import (
 // first: the other daemons write into the homes and run as the users). It
 // ignores b.Gone; Removal handles those. It sets b.Created[id] for every
 // user whose account or home it created in this batch.
-type Accounts struct{ Opt Options }
+type Accounts struct {
+	Opt Options
+
+	// readACL replaces readWebACL in tests.
+	readACL aclReader
+}
 
 // Name names the daemon in logs and messages.
 func (Accounts) Name() string { return "accounts" }
@@ -27,7 +33,8 @@ func (Accounts) Name() string { return "accounts" }
 // sshd drop-in names, the drop-in itself (checked and reloaded once when
 // it changed), then per user the account (groupadd/useradd or usermod),
 // the home layout, the index page and standard CGI scripts of a new home,
-// and the quota. One user's failure is recorded in Result.Failed with the
+// the quota, and the web server's write access to the document root that
+// FrontPage publishing needs (POSIX ACLs, see acl.go). One user's failure is recorded in Result.Failed with the
 // command's own words and the others carry on.
 func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
 	var res agent.Result
@@ -93,16 +100,17 @@ func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent
 	res.Changed = res.Changed || changed
 
 	q := detectQuota(env.FS, o)
-	quotaUnsupported := false
+	quotaUnsupported, aclUnsupported := false, false
 	for _, u := range b.Users {
 		if err := ctx.Err(); err != nil {
 			res.Fail(u.ID, err)
 			continue
 		}
-		st := userRun{ctx: ctx, env: env, run: run, db: db, o: o, b: b, q: q, owner: owner, webGID: webGID}
+		st := userRun{ctx: ctx, env: env, run: run, db: db, o: o, b: b, q: q, owner: owner, webGID: webGID, readACL: a.readACL}
 		err := st.apply(u)
 		res.Changed = res.Changed || st.changed
 		quotaUnsupported = quotaUnsupported || st.quotaSkipped
+		aclUnsupported = aclUnsupported || st.aclUnsupported
 		if st.created && b.Created != nil {
 			b.Created[u.ID] = true
 		}
@@ -112,6 +120,9 @@ func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent
 	}
 	if quotaUnsupported {
 		res.Notices = append(res.Notices, agent.Notice{Key: NoticeQuotaUnsupported, Args: []any{q.fs}})
+	}
+	if aclUnsupported {
+		res.Notices = append(res.Notices, agent.Notice{Key: NoticeACLUnsupported, Args: []any{o.HomeBase}})
 	}
 	if sshdErr != nil {
 		res.Err = fmt.Errorf("accounts: %w", sshdErr)
@@ -147,11 +158,14 @@ type userRun struct {
 	b      agent.Batch
 	q      quotaState
 	owner  func(int) int
-	webGID int
+	webGID int // -1 when unknown (a dry run before the group exists)
+	// readACL reads the document root's ACL (nil: readWebACL).
+	readACL aclReader
 
-	changed      bool
-	created      bool // account or home created in this batch
-	quotaSkipped bool // a quota was due but the filesystem has none
+	changed        bool
+	created        bool // account or home created in this batch
+	quotaSkipped   bool // a quota was due but the filesystem has none
+	aclUnsupported bool // FrontPage is on but the filesystem has no ACLs
 }
 
 // desired is the checked desired state of one account.
@@ -255,19 +269,23 @@ func (r *userRun) apply(u agent.User) error {
 			return fmt.Errorf("standard CGI scripts: %w", err)
 		}
 	}
-	if r.quotaDue(u.ID) {
-		if !r.q.supported {
-			r.quotaSkipped = true
-			return nil
-		}
-		if err := checkQuotaFS(r.q.fs); err != nil {
-			return err
-		}
-		if err := r.exec("setquota", quotaArgs(d.login, d.blocks, r.q.fs)...); err != nil {
-			return err
-		}
+	// One failing does not keep the other from being done.
+	return errors.Join(r.quota(u.ID, d), r.webDAV(u, d))
+}
+
+// quota sets the storage limit when it is due.
+func (r *userRun) quota(id int64, d desired) error {
+	if !r.quotaDue(id) {
+		return nil
 	}
-	return nil
+	if !r.q.supported {
+		r.quotaSkipped = true
+		return nil
+	}
+	if err := checkQuotaFS(r.q.fs); err != nil {
+		return err
+	}
+	return r.exec("setquota", quotaArgs(d.login, d.blocks, r.q.fs)...)
 }
 
 // quotaDue reports whether the quota is set in this batch: on a full run,
