@@ -185,10 +185,13 @@ func fgetxattr(fd int, name string) ([]byte, error) {
 
 // asUser is the setpriv prefix that runs a command as uid with its own
 // group only, no supplementary groups (not www-data's rights through some
-// group), no capabilities and no way to gain privileges.
+// group), no capabilities and no way to gain privileges. --reset-env
+// drops the agent's environment: the user's process gets none of it, and
+// without LANG setfacl's complaints stay in the English that
+// classifySetfacl reads.
 func asUser(uid int) []string {
 	id := strconv.Itoa(uid)
-	return []string{"--reuid=" + id, "--regid=" + id, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"}
+	return []string{"--reuid=" + id, "--regid=" + id, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--reset-env", "--"}
 }
 
 // grantArgs is setpriv's argument list that gives the web group write

@@ -252,12 +252,12 @@ func fpSandbox(t *testing.T, n int) *sandbox {
 }
 
 func grantCmd(uid, html string) []string {
-	return []string{"setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--",
+	return []string{"setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--reset-env", "--",
 		"setfacl", "-R", "-P", "-m", "g:www-data:rwX,d:g:www-data:rwX,d:u:" + uid + ":rwX", "--", html}
 }
 
 func revokeCmd(uid, html string) []string {
-	return []string{"setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--",
+	return []string{"setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--reset-env", "--",
 		"setfacl", "-R", "-P", "-x", "g:www-data,d:g:www-data", "--", html}
 }
 
@@ -395,7 +395,7 @@ func TestWebDAVSetfaclErrors(t *testing.T) {
 			if got := len(aclNotices(res)) == 1; got != c.wantNotice {
 				t.Errorf("notices %v", res.Notices)
 			}
-			unmark := []string{"setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--",
+			unmark := []string{"setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--reset-env", "--",
 				"setfacl", "-P", "-x", "g:www-data", "--", html}
 			ran := false
 			for _, cmd := range run.cmds {

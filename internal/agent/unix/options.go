@@ -2,7 +2,9 @@
 // part, SVC-1, SVC-2, SET-2, USR-3): one system user and group per webN,
 // the home with its fixed layout, the shell or SFTP-only access (through
 // an sshd drop-in the agent writes), disk quotas, the reseller's index
-// page in a new home and the standard CGI scripts.
+// page in a new home, the standard CGI scripts, and the web server's write
+// access to the document root while FrontPage publishing is on (USR-5,
+// POSIX ACLs set by setfacl run as the user; see acl.go).
 //
 // The existing accounts are observed by reading /etc/passwd, /etc/group
 // and /etc/shadow through env.FS (so a dry run and the sandbox see the
@@ -68,7 +70,8 @@ type Options struct {
 	// commands are not run but written to env.Plan, and their effect is
 	// applied to the passwd, group and shadow files under the FS root,
 	// so the next run observes the accounts as it would in production.
-	// setquota, the sshd check and the reload are only planned. Owners
+	// setquota, setfacl, the sshd check and the reload are only planned
+	// (setfacl when the batch may have changed FrontPage). Owners
 	// are set only when the agent runs as root (a demo as an ordinary
 	// user cannot chown).
 	Sandbox bool
