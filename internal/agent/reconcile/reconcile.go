@@ -87,6 +87,8 @@ type Report struct {
 	Failed  map[int64]string
 	Changed []string // daemons that changed something
 	Cursor  int64
+	// Took is how long each daemon's Apply ran.
+	Took map[string]time.Duration
 }
 
 // Run reconciles everything once, then follows the journal until ctx
@@ -255,7 +257,7 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 	}
 	b.Server = srv
 	b.Created = make(map[int64]bool)
-	rep := Report{Users: len(b.Users), Gone: len(b.Gone), Failed: make(map[int64]string)}
+	rep := Report{Users: len(b.Users), Gone: len(b.Gone), Failed: make(map[int64]string), Took: make(map[string]time.Duration)}
 	failed := make(map[int64][]string)
 	noAccount := make(map[int64][]string)
 	all := b.Users
@@ -267,7 +269,9 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		// daemons after it: their files would belong to nobody.
 		batch := b
 		batch.Users = withoutFailed(all, noAccount)
+		t0 := time.Now()
 		r := d.Apply(ctx, l.Env, batch)
+		rep.Took[d.Name()] = time.Since(t0)
 		if r.Changed {
 			rep.Changed = append(rep.Changed, d.Name())
 		}

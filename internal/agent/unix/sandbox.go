@@ -103,6 +103,10 @@ func (s sandboxRunner) edit(file string, fn func([][]string) ([][]string, error)
 	if file == shadowFile {
 		mode = 0o640
 	}
+	// A fresh sandbox root may not have /etc yet.
+	if err := s.fs.MkdirAll(path.Dir(file), 0o755, -1, -1); err != nil {
+		return err
+	}
 	_, err = s.fs.WriteFile(file, []byte(out.String()), mode, -1, -1)
 	return err
 }
