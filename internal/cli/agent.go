@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,8 @@ import (
 	"kontor/internal/agent/reconcile"
 	"kontor/internal/agent/setup"
 	"kontor/internal/config"
+	"kontor/internal/i18n"
+	"kontor/internal/panel"
 	"kontor/internal/store"
 )
 
@@ -61,7 +64,7 @@ func (d *dryLog) add(s string) { d.mu.Lock(); d.steps = append(d.steps, s); d.mu
 
 // newLoop builds the reconcile loop for cfg. With dry, nothing changes:
 // files go to a Recorder, commands to a DryRun, other steps to the log.
-func newLoop(cfg config.Config, st *store.Store, log *slog.Logger, dry bool) (*reconcile.Loop, *fsys.Recorder, *fsys.DryRun, *dryLog, func() error, error) {
+func newLoop(cfg config.Config, st *store.Store, cat *i18n.Catalog, log *slog.Logger, dry bool) (*reconcile.Loop, *fsys.Recorder, *fsys.DryRun, *dryLog, func() error, error) {
 	root, err := fsys.Open(cfg.Root)
 	if err != nil {
 		return nil, nil, nil, nil, nil, fmt.Errorf("root: %w", err)
@@ -86,8 +89,28 @@ func newLoop(cfg config.Config, st *store.Store, log *slog.Logger, dry bool) (*r
 		env.Run = loggingRunner{log: log}
 	}
 	l := &reconcile.Loop{Store: st, Daemons: daemons, Env: env, Log: log,
-		Desired: store.DesiredOptions{UIDBase: cfg.UIDBase, HomeBase: setup.HomeBase}}
+		Desired: store.DesiredOptions{UIDBase: cfg.UIDBase, HomeBase: setup.HomeBase},
+		Explain: func(err error) string { return explainAgentError(cat, err) }}
 	return l, rec, cmds, steps, closeFn, nil
+}
+
+// explainAgentError renders a daemon's error for the reseller's Messages:
+// a panel.Error (a value the renderer refused) in English words with its
+// field, anything else (a checker's or a command's own output) as it is.
+// The stored text is English because one message serves every reader.
+func explainAgentError(cat *i18n.Catalog, err error) string {
+	var pe *panel.Error
+	if !errors.As(err, &pe) || pe.Kind == panel.KindInternal {
+		return err.Error()
+	}
+	text := cat.Error("en", pe)
+	if pe.Field != "" {
+		text = pe.Field + ": " + text
+	}
+	if pe.Err != nil {
+		text += " (" + pe.Err.Error() + ")"
+	}
+	return text
 }
 
 // loggingRunner is the sandbox's runner: it logs what a server would run.
@@ -136,7 +159,7 @@ command runs. --once reconciles everything once and exits.`,
 					return err
 				}
 				defer st.Close()
-				l, _, _, _, closeFn, err := newLoop(cfg, st, log, false)
+				l, _, _, _, closeFn, err := newLoop(cfg, st, r.cat, log, false)
 				if err != nil {
 					return err
 				}
@@ -202,7 +225,7 @@ or executed. Without --dry-run it applies once, like 'kontor agent --once'.`,
 					return err
 				}
 				defer st.Close()
-				l, rec, cmds, steps, closeFn, err := newLoop(cfg, st, log, *dry)
+				l, rec, cmds, steps, closeFn, err := newLoop(cfg, st, r.cat, log, *dry)
 				if err != nil {
 					return err
 				}

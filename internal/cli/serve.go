@@ -15,6 +15,7 @@ import (
 	"kontor/internal/app"
 	"kontor/internal/config"
 	"kontor/internal/demo"
+	"kontor/internal/i18n"
 	"kontor/internal/store"
 	"kontor/internal/web"
 )
@@ -191,7 +192,7 @@ func (r *runner) demo(ctx context.Context, dir, listen string) error {
 	// The agent runs in the same process in sandbox mode: it writes the
 	// configuration files under the sandbox root and runs no command.
 	cfg.AgentMode = "sandbox"
-	stopAgent, err := startAgent(ctx, cfg, st, log)
+	stopAgent, err := startAgent(ctx, cfg, st, r.cat, log)
 	if err != nil {
 		return err
 	}
@@ -246,8 +247,8 @@ func startStats(ctx context.Context, a *app.App, root string) func() {
 
 // startAgent runs the reconcile loop in the background; the returned
 // function stops it and waits for the batch in progress.
-func startAgent(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (func(), error) {
-	l, _, _, _, closeFn, err := newLoop(cfg, st, log.With("part", "agent"), false)
+func startAgent(ctx context.Context, cfg config.Config, st *store.Store, cat *i18n.Catalog, log *slog.Logger) (func(), error) {
+	l, _, _, _, closeFn, err := newLoop(cfg, st, cat, log.With("part", "agent"), false)
 	if err != nil {
 		return nil, err
 	}

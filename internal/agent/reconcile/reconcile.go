@@ -49,6 +49,9 @@ type Loop struct {
 	// KeepJournal is how long applied journal rows are kept (for the
 	// other servers' agents and for debugging).
 	KeepJournal time.Duration // 24 h
+	// Explain turns a daemon's error into the text the reseller reads in
+	// Messages (a panel.Error's key into words); nil uses err.Error().
+	Explain func(error) string
 
 	lastTick map[string]time.Time
 }
@@ -77,6 +80,9 @@ func (l *Loop) defaults() {
 	}
 	if l.lastTick == nil {
 		l.lastTick = make(map[string]time.Time)
+	}
+	if l.Explain == nil {
+		l.Explain = func(err error) string { return err.Error() }
 	}
 }
 
@@ -276,14 +282,14 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 			rep.Changed = append(rep.Changed, d.Name())
 		}
 		for id, e := range r.Failed {
-			failed[id] = append(failed[id], d.Name()+": "+e.Error())
+			failed[id] = append(failed[id], d.Name()+": "+l.Explain(e))
 			if d.Name() == "accounts" {
 				noAccount[id] = failed[id]
 			}
 		}
 		if r.Err != nil {
 			for _, u := range batch.Users {
-				failed[u.ID] = append(failed[u.ID], d.Name()+": "+r.Err.Error())
+				failed[u.ID] = append(failed[u.ID], d.Name()+": "+l.Explain(r.Err))
 			}
 			l.Log.Error("daemon failed", "daemon", d.Name(), "err", r.Err)
 		}
