@@ -260,3 +260,25 @@ func dedupStrings(s []string) []string {
 	}
 	return out
 }
+
+// noticeKeyRE finds the keys of the agent's server-wide notices: written
+// in a Notice literal or as a Notice… constant.
+var noticeKeyRE = regexp.MustCompile(`(?:Notice\{Key: *|Notice[A-Za-z]* *= *)"([a-z0-9_.]+)"`)
+
+// TestAgentNoticesHaveTexts: the reconcile loop records a notice under
+// "msg.agent." + its key; every such key needs a text.
+func TestAgentNoticesHaveTexts(t *testing.T) {
+	c := load(t)
+	n := 0
+	for _, f := range errorSourceFiles(t) {
+		for _, m := range noticeKeyRE.FindAllSubmatch(f.body, -1) {
+			n++
+			if k := "msg.agent." + string(m[1]); !c.Has(k) {
+				t.Errorf("%s: notice %q has no text %s", f.path, m[1], k)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("found only %d notice keys; the scan is broken", n)
+	}
+}

@@ -298,7 +298,13 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 			for i, a := range n.Args {
 				args[i] = fmt.Sprint(a)
 			}
-			if _, err := l.Store.NoticeOnce(ctx, n.Key, "msg.agent."+n.Key, args...); err != nil {
+			// Once per key and first argument: "quota unsupported on /"
+			// once, but every login whose removal failed.
+			key := n.Key
+			if len(args) > 0 {
+				key += ":" + args[0]
+			}
+			if _, err := l.Store.NoticeOnce(ctx, key, "msg.agent."+n.Key, args...); err != nil {
 				l.Log.Error("notice", "key", n.Key, "err", err)
 			}
 		}
