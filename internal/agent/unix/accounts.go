@@ -202,7 +202,7 @@ func checkUser(u agent.User, o Options) (desired, error) {
 	}
 	blocks, err := quotaBlocks(u.Limits)
 	if err != nil {
-		return d, panel.Invalid(panel.ResStorage.Field(), "err.unix.quota", err.Error())
+		return d, panel.Invalid(panel.ResStorage.Field(), "err.unix.quota", u.Limits.Get(panel.ResStorage))
 	}
 	level := u.Services[panel.SvcShell]
 	d = desired{

@@ -172,7 +172,7 @@ func (o Options) check() error {
 	}
 	// Below 1000 live the system accounts (Debian's SYS_UID_MAX is 999).
 	if o.UIDMin < 1000 || o.UIDMax < o.UIDMin || o.UIDMax > maxUID {
-		return panel.Invalid("options.uid_range", "err.unix.uid_range", o.UIDMin, o.UIDMax)
+		return panel.Invalid("options.uid_range", "err.unix.uid_options", o.UIDMin, o.UIDMax)
 	}
 	for _, c := range []struct {
 		field string
