@@ -82,7 +82,8 @@ func newWorld(t *testing.T, daemons ...agent.Daemon) *world {
 	a.Hasher = auth.Params{Memory: 1024, Time: 1, Threads: 1, BcryptCost: 4}
 	admin := panel.Actor{Role: panel.RoleAdmin}
 	w := &world{st: st, app: a}
-	lim := panel.ResellerLimits{panel.ResUsers: {Value: 10, Mode: panel.ModeHard}, panel.ResStorage: {Value: 1000, Mode: panel.ModeMaximum}}
+	lim := panel.ResellerLimits{panel.ResUsers: {Value: 10, Mode: panel.ModeHard}, panel.ResStorage: {Value: 1000, Mode: panel.ModeMaximum},
+		panel.ResCron: {Value: 10, Mode: panel.ModeHard}}
 	w.res, _, err = a.CreateReseller(ctx, admin, app.ResellerInput{Password: "res1pass", Name: "R", Limits: lim,
 		Services: panel.ServiceSet{panel.SvcPHP: 1}})
 	if err != nil {
@@ -91,6 +92,7 @@ func newWorld(t *testing.T, daemons ...agent.Daemon) *world {
 	w.resA = panel.Actor{ID: w.res.ID, Role: panel.RoleReseller, ResellerID: w.res.ID, Login: w.res.Login}
 	for _, d := range []string{"one.example", "two.example"} {
 		cr, _, err := a.CreateUser(ctx, w.resA, app.UserInput{Password: "userpw12", Services: panel.ServiceSet{panel.SvcPHP: 1},
+			Limits:  panel.Limits{panel.ResCron: 2},
 			Domains: []store.NewDomain{{Name: d, DNS: true}}})
 		if err != nil {
 			t.Fatal(err)

@@ -139,13 +139,25 @@ func (s sandboxRunner) groupadd(name string, flags map[string]string) error {
 }
 
 func (s sandboxRunner) useradd(login string, flags map[string]string) error {
+	// The real useradd changes its files under a lock, all or nothing.
+	// Here they are written one by one, so the order makes a kill in
+	// between harmless: shadow and the groups first (replacing what a
+	// killed run left), passwd last, because the passwd line is what makes
+	// the next run see the account as existing.
 	err := s.edit(passwdFile, func(lines [][]string) ([][]string, error) {
 		for _, f := range lines {
 			if len(f) == 7 && (f[0] == login || f[2] == flags["-u"]) {
 				return nil, fmt.Errorf("user '%s' or uid %s already exists", login, flags["-u"])
 			}
 		}
-		return append(lines, []string{login, "x", flags["-u"], flags["-g"], flags["-c"], flags["-d"], flags["-s"]}), nil
+		return lines, nil
+	})
+	if err != nil {
+		return err
+	}
+	err = s.edit(shadowFile, func(lines [][]string) ([][]string, error) {
+		lines = slices.DeleteFunc(lines, func(f []string) bool { return f[0] == login })
+		return append(lines, []string{login, "!", "", "0", "99999", "7", "", "", ""}), nil
 	})
 	if err != nil {
 		return err
@@ -153,8 +165,8 @@ func (s sandboxRunner) useradd(login string, flags map[string]string) error {
 	if err := s.setGroups(login, flags["-G"]); err != nil {
 		return err
 	}
-	return s.edit(shadowFile, func(lines [][]string) ([][]string, error) {
-		return append(lines, []string{login, "!", "", "0", "99999", "7", "", "", ""}), nil
+	return s.edit(passwdFile, func(lines [][]string) ([][]string, error) {
+		return append(lines, []string{login, "x", flags["-u"], flags["-g"], flags["-c"], flags["-d"], flags["-s"]}), nil
 	})
 }
 
