@@ -121,3 +121,13 @@ type Ticker interface {
 	Every() time.Duration
 	Tick(ctx context.Context, env Env, b Batch) Result
 }
+
+// Sync makes the writes of fs durable when it defers them (fsys.Root's
+// Deferred mode); daemons call it before they make a server read the
+// files (a reload), and the loop after every daemon.
+func Sync(fs FS) error {
+	if s, ok := fs.(interface{ Sync() error }); ok {
+		return s.Sync()
+	}
+	return nil
+}

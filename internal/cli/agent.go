@@ -74,7 +74,9 @@ func newLoop(cfg config.Config, st *store.Store, cat *i18n.Catalog, log *slog.Lo
 		return nil, nil, nil, nil, nil, err
 	}
 	steps := &dryLog{}
-	env := agent.Env{FS: root, Run: fsys.ExecRunner{}, Now: time.Now, Plan: func(s string) {
+	// Writes are synced once per daemon and batch (before its reload),
+	// not file by file: see fsys.Root.Deferred.
+	env := agent.Env{FS: root.Deferred(), Run: fsys.ExecRunner{}, Now: time.Now, Plan: func(s string) {
 		log.Debug("planned", "step", s)
 	}}
 	var rec *fsys.Recorder

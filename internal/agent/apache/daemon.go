@@ -240,6 +240,12 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		_ = env.FS.Remove(live.SSLDir + "/" + login)
 	}
 
+	if apacheChanged || fpmChanged {
+		if err := agent.Sync(env.FS); err != nil {
+			res.Err = fmt.Errorf("apache: %w", err)
+			return res
+		}
+	}
 	// Reload once per batch. PHP-FPM first: the vhosts of a user who just
 	// got PHP point at a socket the new pool creates.
 	if fpmChanged && len(d.FPMReload) > 0 {
@@ -285,6 +291,9 @@ func (d Daemon) stageUser(fsys agent.FS, stage Options, p *prepared, gids map[st
 				return err
 			}
 			continue
+		}
+		if old != nil && bytes.Equal(old, f.Data) {
+			continue // the common case of a full run: nothing to stage
 		}
 		if err := fsys.MkdirAll(parentDir(path), 0o755, 0, 0); err != nil {
 			return err

@@ -229,6 +229,12 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		_ = env.FS.Remove(d.StageDir + "/" + ZoneFile(dmn))
 	}
 	res.Changed = confChanged || len(writes) > 0 || len(removed) > 0
+	if res.Changed {
+		if err := agent.Sync(env.FS); err != nil {
+			res.Err = fmt.Errorf("bind: %w", err)
+			return res
+		}
+	}
 
 	// Reload: new or removed zones need reconfig; changed zones that were
 	// declared before need a reload of just that zone.

@@ -464,3 +464,41 @@ func BenchmarkWriteFile30k(b *testing.B) {
 		}
 	})
 }
+
+func TestDeferredWritesAndSync(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Deferred()
+	if err := d.MkdirAll("/etc/x", 0o755, -1, -1); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := d.WriteFile("/etc/x/a.conf", []byte("one\n"), 0o640, -1, -1)
+	if err != nil || !changed {
+		t.Fatalf("write: %v %v", changed, err)
+	}
+	if ok, err := d.WriteIfMissing("/etc/x/b.conf", []byte("two\n"), 0o644, -1, -1); err != nil || !ok {
+		t.Fatalf("create: %v %v", ok, err)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "etc/x/a.conf"))
+	if err != nil || string(b) != "one\n" {
+		t.Errorf("a.conf = %q %v", b, err)
+	}
+	fi, _ := os.Stat(filepath.Join(dir, "etc/x/a.conf"))
+	if fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	// Deferred or not, a symlink is never written through.
+	os.Symlink("/etc/passwd", filepath.Join(dir, "etc/x/link"))
+	if _, err := d.WriteFile("/etc/x/link/y", []byte("x"), 0o644, -1, -1); err == nil {
+		t.Error("wrote through a symlink")
+	}
+	if r.deferred || !d.deferred {
+		t.Error("Deferred changed the original root")
+	}
+}

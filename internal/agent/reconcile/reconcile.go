@@ -277,6 +277,13 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		batch.Users = withoutFailed(all, noAccount)
 		t0 := time.Now()
 		r := d.Apply(ctx, l.Env, batch)
+		if r.Changed && r.Err == nil {
+			// Daemons that sync before their reload found little to do;
+			// the others (accounts, cron) are made durable here.
+			if err := agent.Sync(l.Env.FS); err != nil {
+				r.Err = err
+			}
+		}
 		rep.Took[d.Name()] = time.Since(t0)
 		if r.Changed {
 			rep.Changed = append(rep.Changed, d.Name())

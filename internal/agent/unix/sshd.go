@@ -99,6 +99,9 @@ func applySSHD(ctx context.Context, env agent.Env, run agent.Runner, o Options) 
 		}
 	}
 	if len(o.SSHDReload) > 0 {
+		if err := agent.Sync(env.FS); err != nil {
+			return true, fmt.Errorf("sshd drop-in: %w", err)
+		}
 		if _, err := run.Run(ctx, o.SSHDReload[0], o.SSHDReload[1:]...); err != nil {
 			return true, fmt.Errorf("sshd reload: %w", err)
 		}
