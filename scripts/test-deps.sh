@@ -29,6 +29,8 @@ DEPS=(
 	"quota               path:/usr/sbin/setquota cmd:setquota"
 	"openssh-server      path:/usr/sbin/sshd cmd:sshd"
 	"acl                 cmd:setfacl cmd:getfacl"
+	"bind9-dnsutils      cmd:dig"
+	"procps              cmd:pkill"
 )
 
 check() {
