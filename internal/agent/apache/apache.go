@@ -157,7 +157,7 @@ func (o Options) check() error {
 		{"options.webalizer_auth_dir", o.WebalizerAuthDir},
 		{"options.locked_root", o.LockedRoot},
 	} {
-		if err := checkPath(p.field, p.v, "/"); err != nil {
+		if err := agent.CheckPath(p.field, p.v, "/"); err != nil {
 			return err
 		}
 	}

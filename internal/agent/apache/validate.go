@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/netip"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,41 +115,6 @@ func dedup(s []string) []string {
 	return out
 }
 
-// pathByte is the allow-list of bytes in a path: no space, quote,
-// backslash, '$' or '%' (Apache expands ${VAR} and %{...}), no ':' (the
-// separator of open_basedir), no shell metacharacters, no control bytes.
-func pathByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '/' || c == '.' || c == '_' || c == '-'
-}
-
-// checkPath accepts an absolute, clean path without ".." that is strictly
-// inside prefix ("/" for any absolute path other than "/" itself).
-func checkPath(field, p, prefix string) error {
-	if p == "" {
-		return panel.Invalid(field, "err.required")
-	}
-	if len(p) > 1024 {
-		return panel.Invalid(field, "err.path.long")
-	}
-	for i := 0; i < len(p); i++ {
-		if !pathByte(p[i]) {
-			return panel.Invalid(field, "err.path.chars")
-		}
-	}
-	if p[0] != '/' || path.Clean(p) != p || p == "/" {
-		return panel.Invalid(field, "err.path.clean")
-	}
-	for _, el := range strings.Split(p[1:], "/") {
-		if el == ".." || el == "." {
-			return panel.Invalid(field, "err.path.clean")
-		}
-	}
-	if prefix != "/" && !strings.HasPrefix(p, prefix+"/") {
-		return panel.Invalid(field, "err.path.outside")
-	}
-	return nil
-}
 
 // user is the checked, canonical form of agent.User.
 type user struct {
@@ -206,7 +170,7 @@ func checkUser(u agent.User, opt Options) (*user, error) {
 	if err := panel.ValidateLogin("login", u.Login); err != nil {
 		return nil, err
 	}
-	if err := checkPath("home", u.Home, opt.HomeBase); err != nil {
+	if err := agent.CheckPath("home", u.Home, opt.HomeBase); err != nil {
 		return nil, err
 	}
 	if err := u.Services.Validate(); err != nil {

@@ -2,7 +2,6 @@ package webalizer
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -50,7 +49,7 @@ func checkUser(u agent.User, opt Options) (*user, error) {
 	if u.UID < opt.MinUID || u.UID > maxUID {
 		return nil, wrap(panel.Invalid("uid", "err.webalizer.uid"))
 	}
-	if err := checkPath("home", u.Home, opt.HomeBase); err != nil {
+	if err := agent.CheckPath("home", u.Home, opt.HomeBase); err != nil {
 		return nil, wrap(err)
 	}
 	cu := &user{login: u.Login, uid: u.UID, home: u.Home}
@@ -104,40 +103,6 @@ func checkAuthLine(l string) error {
 	return nil
 }
 
-// pathByte is the allow-list of bytes in a path: no space, quote,
-// backslash, '$', '%', ':', shell metacharacters or control bytes.
-func pathByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '/' || c == '.' || c == '_' || c == '-'
-}
-
-// checkPath accepts an absolute, clean path without ".." that is strictly
-// inside prefix ("/" for any absolute path other than "/" itself).
-func checkPath(field, p, prefix string) error {
-	if p == "" {
-		return panel.Invalid(field, "err.required")
-	}
-	if len(p) > 1024 {
-		return panel.Invalid(field, "err.path.long")
-	}
-	for i := 0; i < len(p); i++ {
-		if !pathByte(p[i]) {
-			return panel.Invalid(field, "err.path.chars")
-		}
-	}
-	if p[0] != '/' || path.Clean(p) != p || p == "/" {
-		return panel.Invalid(field, "err.path.clean")
-	}
-	for _, el := range strings.Split(p[1:], "/") {
-		if el == ".." || el == "." {
-			return panel.Invalid(field, "err.path.clean")
-		}
-	}
-	if prefix != "/" && !strings.HasPrefix(p, prefix+"/") {
-		return panel.Invalid(field, "err.path.outside")
-	}
-	return nil
-}
 
 // checkName accepts a program name looked up in PATH.
 func checkName(field, n string) error {
@@ -145,7 +110,7 @@ func checkName(field, n string) error {
 		return panel.Invalid(field, "err.path.chars")
 	}
 	for i := 0; i < len(n); i++ {
-		if !pathByte(n[i]) || n[i] == '/' {
+		if !agent.PathByte(n[i]) || n[i] == '/' {
 			return panel.Invalid(field, "err.path.chars")
 		}
 	}

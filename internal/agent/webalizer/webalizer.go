@@ -115,7 +115,7 @@ func (o Options) check() error {
 		{"options.log_dir", o.LogDir}, {"options.htpasswd_dir", o.HTPasswdDir},
 		{"options.home_base", o.HomeBase},
 	} {
-		if err := checkPath(p.field, p.v, "/"); err != nil {
+		if err := agent.CheckPath(p.field, p.v, "/"); err != nil {
 			return err
 		}
 	}
@@ -124,7 +124,7 @@ func (o Options) check() error {
 	} {
 		// A program is a bare name looked up in PATH or an absolute path.
 		if strings.Contains(p.v, "/") {
-			if err := checkPath(p.field, p.v, "/"); err != nil {
+			if err := agent.CheckPath(p.field, p.v, "/"); err != nil {
 				return err
 			}
 		} else if err := checkName(p.field, p.v); err != nil {
