@@ -123,6 +123,41 @@ func (l loggingRunner) Run(ctx context.Context, name string, args ...string) ([]
 	return nil, ctx.Err()
 }
 
+// agentRun is an opened agent: its configuration, store and loop.
+type agentRun struct {
+	cfg   config.Config
+	log   *slog.Logger
+	loop  *reconcile.Loop
+	rec   *fsys.Recorder // dry run only
+	cmds  *fsys.DryRun   // dry run only
+	steps *dryLog        // dry run only
+	close func()
+}
+
+// openAgent loads the configuration, opens the store and builds the loop.
+// A real run in system mode needs root; a dry run only reads.
+func (r *runner) openAgent(ctx context.Context, f agentFlags, dry bool) (*agentRun, error) {
+	cfg, err := r.agentConfig(f)
+	if err != nil {
+		return nil, err
+	}
+	if !dry && cfg.AgentMode == "system" && os.Geteuid() != 0 {
+		return nil, fmt.Errorf("agent: system mode needs root (it creates accounts and reloads daemons); use --mode sandbox to try it")
+	}
+	log := r.logger(cfg.LogLevel)
+	st, err := r.openStore(ctx, cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	l, rec, cmds, steps, closeFn, err := newLoop(cfg, st, r.cat, log, dry)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &agentRun{cfg: cfg, log: log, loop: l, rec: rec, cmds: cmds, steps: steps,
+		close: func() { closeFn(); st.Close() }}, nil
+}
+
 func agentCommand() *command {
 	return &command{
 		name:     "agent",
@@ -148,24 +183,12 @@ command runs. --once reconciles everything once and exits.`,
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
 				}
-				cfg, err := r.agentConfig(f)
+				a, err := r.openAgent(ctx, f, false)
 				if err != nil {
 					return err
 				}
-				if cfg.AgentMode == "system" && os.Geteuid() != 0 {
-					return fmt.Errorf("agent: system mode needs root (it creates accounts and reloads daemons); use --mode sandbox to try it")
-				}
-				log := r.logger(cfg.LogLevel)
-				st, err := r.openStore(ctx, cfg, true)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				l, _, _, _, closeFn, err := newLoop(cfg, st, r.cat, log, false)
-				if err != nil {
-					return err
-				}
-				defer closeFn()
+				defer a.close()
+				l := a.loop
 				if *once {
 					rep, err := l.Full(ctx)
 					if err != nil {
@@ -174,7 +197,7 @@ command runs. --once reconciles everything once and exits.`,
 					printReport(r, rep)
 					return nil
 				}
-				log.Info("kontor agent running", "root", cfg.Root, "mode", cfg.AgentMode, "db", displayDB(cfg.DB))
+				a.log.Info("kontor agent running", "root", a.cfg.Root, "mode", a.cfg.AgentMode, "db", displayDB(a.cfg.DB))
 				return l.Run(ctx)
 			}
 		},
@@ -217,21 +240,12 @@ or executed. Without --dry-run it applies once, like 'kontor agent --once'.`,
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
 				}
-				cfg, err := r.agentConfig(f)
+				a, err := r.openAgent(ctx, f, *dry)
 				if err != nil {
 					return err
 				}
-				log := r.logger(cfg.LogLevel)
-				st, err := r.openStore(ctx, cfg, true)
-				if err != nil {
-					return err
-				}
-				defer st.Close()
-				l, rec, cmds, steps, closeFn, err := newLoop(cfg, st, r.cat, log, *dry)
-				if err != nil {
-					return err
-				}
-				defer closeFn()
+				defer a.close()
+				l, rec, cmds, steps := a.loop, a.rec, a.cmds, a.steps
 				rep, err := l.Full(ctx)
 				if err != nil {
 					return err
