@@ -41,18 +41,9 @@ func (s *Store) AddCronJob(ctx context.Context, actor panel.Actor, userID int64,
 	}
 	var job CronJob
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		reseller, login, err := s.visibleUser(ctx, tx, actor, userID)
+		reseller, login, limit, err := s.lockUserLimit(ctx, tx, actor, userID, panel.ResCron)
 		if err != nil {
 			return err
-		}
-		// SQLite's immediate transaction already holds the write lock.
-		if _, err := tx.ExecContext(ctx, s.q(`SELECT id FROM accounts WHERE id = ?`+s.forUpdate()), userID); err != nil {
-			return panel.Internal(fmt.Errorf("lock user: %w", err))
-		}
-		var limit int64
-		err = tx.QueryRowContext(ctx, s.q(`SELECT value FROM user_limits WHERE account_id = ? AND resource = ?`), userID, string(panel.ResCron)).Scan(&limit)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return panel.Internal(err)
 		}
 		var n int64
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM cron_jobs WHERE user_id = ?`), userID).Scan(&n); err != nil {

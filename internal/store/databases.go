@@ -68,18 +68,9 @@ func (s *Store) countDatabases(ctx context.Context, tx *sql.Tx, userID int64, d 
 func (s *Store) AddDatabase(ctx context.Context, actor panel.Actor, userID int64) (Database, error) {
 	var db Database
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		reseller, login, err := s.visibleUser(ctx, tx, actor, userID)
+		reseller, login, limit, err := s.lockUserLimit(ctx, tx, actor, userID, panel.ResMySQL)
 		if err != nil {
 			return err
-		}
-		// SQLite's immediate transaction already holds the write lock.
-		if _, err := tx.ExecContext(ctx, s.q(`SELECT id FROM accounts WHERE id = ?`+s.forUpdate()), userID); err != nil {
-			return panel.Internal(fmt.Errorf("lock user: %w", err))
-		}
-		var limit int64
-		err = tx.QueryRowContext(ctx, s.q(`SELECT value FROM user_limits WHERE account_id = ? AND resource = ?`), userID, string(panel.ResMySQL)).Scan(&limit)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return panel.Internal(err)
 		}
 		names, err := s.databaseNames(ctx, tx, userID)
 		if err != nil {

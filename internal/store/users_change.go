@@ -57,6 +57,27 @@ func (s *Store) lockReseller(ctx context.Context, tx *sql.Tx, resellerID int64) 
 	return nil
 }
 
+// lockUserLimit checks that userID is a user in the actor's subtree,
+// locks its row for the rest of the transaction and returns its limit of
+// r: the count-and-insert of an object (a cron job, a database) then holds
+// the limit however many requests run at once (LIM-4). A missing limit
+// row is 0, not available.
+func (s *Store) lockUserLimit(ctx context.Context, tx *sql.Tx, actor panel.Actor, userID int64, r panel.Resource) (reseller int64, login string, limit int64, err error) {
+	reseller, login, err = s.visibleUser(ctx, tx, actor, userID)
+	if err != nil {
+		return 0, "", 0, err
+	}
+	// SQLite's immediate transaction already holds the write lock.
+	if _, err := tx.ExecContext(ctx, s.q(`SELECT id FROM accounts WHERE id = ?`+s.forUpdate()), userID); err != nil {
+		return 0, "", 0, panel.Internal(fmt.Errorf("lock user: %w", err))
+	}
+	err = tx.QueryRowContext(ctx, s.q(`SELECT value FROM user_limits WHERE account_id = ? AND resource = ?`), userID, string(r)).Scan(&limit)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, "", 0, panel.Internal(err)
+	}
+	return reseller, login, limit, nil
+}
+
 // DomainTaken reports whether any user on the server has the domain name
 // (already normalized by panel.NormalizeDomain). The wizard asks before the
 // user exists, so that a taken domain is refused at step 4, not at the end.
