@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -121,7 +120,7 @@ type mariaServer struct {
 	logFile string
 
 	proc    *os.Process
-	exited  chan struct{}
+	exited  <-chan struct{}
 	waitErr error // valid after exited is closed
 }
 
@@ -178,29 +177,8 @@ func (m *mariaServer) run(server, dataDir string, port int) error {
 	_ = os.Remove(m.logFile)
 	cmd := exec.Command(server, args...)
 	cmd.Dir = m.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		// Own process group: a ^C aimed at `go test` does not reach the
-		// server before our cleanup does.
-		Setpgid: true,
-		// If the test binary dies without cleaning up, the server shuts
-		// down. The kernel sends it when the forking thread exits, hence
-		// the locked OS thread below.
-		Pdeathsig: syscall.SIGTERM,
-	}
-	started := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		m.waitErr = cmd.Wait()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	exited, err := startOwned(cmd, syscall.SIGTERM, &m.waitErr)
+	if err != nil {
 		return fmt.Errorf("starting mariadbd: %v", err)
 	}
 	m.proc, m.exited, m.port = cmd.Process, exited, port

@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,8 +44,8 @@ type pgCluster struct {
 	port    int
 
 	proc    *os.Process
-	exited  chan struct{} // closed once the postmaster has exited
-	waitErr error         // valid after exited is closed
+	exited  <-chan struct{} // closed once the postmaster has exited
+	waitErr error           // valid after exited is closed
 
 	admin   *sql.DB // connection to the "postgres" database
 	version int     // server_version_num
@@ -348,32 +347,10 @@ func (c *pgCluster) start(bin string, cred *syscall.Credential, port int) error 
 	cmd.Dir = c.dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: cred,
-		// Own process group: a ^C aimed at `go test` reaches us, and we
-		// shut the cluster down ourselves.
-		Setpgid: true,
-		// If the test binary dies without cleaning up (killed, or go
-		// test -timeout panic), the postmaster does an immediate
-		// shutdown. The kernel sends it when the thread that forked
-		// exits, hence the locked OS thread below.
-		Pdeathsig: syscall.SIGQUIT,
-	}
-
-	started := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		c.waitErr = cmd.Wait()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	// The postmaster does an immediate shutdown on SIGQUIT.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	exited, err := startOwned(cmd, syscall.SIGQUIT, &c.waitErr)
+	if err != nil {
 		return fmt.Errorf("starting postgres: %v", err)
 	}
 	c.proc, c.exited, c.port = cmd.Process, exited, port
