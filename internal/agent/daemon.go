@@ -69,6 +69,12 @@ type Batch struct {
 	// to none of them is removed too. A full run repairs drift and
 	// anything a crash left half-done.
 	Full bool
+	// SweepOnly is a Full batch whose users are already applied: only
+	// what belongs to none of them is removed, nothing is rendered. The
+	// loop's full reconcile applies the users in chunks, so that changes
+	// from the panel are not held up behind ten thousand users, and ends
+	// with one sweep.
+	SweepOnly bool
 	// Created holds the ids of users whose account and home the agent
 	// created in this batch (set by the accounts daemon, read by the
 	// ones after it: SET-2's index page goes into a new home only).

@@ -122,6 +122,28 @@ const DefaultUIDOffset = 40000
 // on bound parameters, and large enough that 10,000 users take 20 rounds.
 const idChunk = 500
 
+// UserIDs returns the ids of every user (role 'user'), in order: the
+// agent's full reconcile walks them in chunks.
+func (s *Store) UserIDs(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM accounts WHERE role = 'user' ORDER BY id`)
+	if err != nil {
+		return nil, panel.Internal(fmt.Errorf("user ids: %w", err))
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, panel.Internal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, panel.Internal(err)
+	}
+	return ids, nil
+}
+
 // DesiredUsers returns the desired state of the given users (role 'user'
 // only; ids that are no users any more are simply absent), or of every
 // user when ids is nil, sorted by id. It reads each table once per chunk of

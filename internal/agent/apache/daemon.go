@@ -150,6 +150,9 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 	// Render.
 	users := make([]*prepared, 0, len(b.Users))
 	for _, u := range b.Users {
+		if b.SweepOnly {
+			break
+		}
 		p := &prepared{id: u.ID, login: u.Login}
 		var err error
 		if p.stage, err = RenderUser(b.Server, u, stage); err == nil {
@@ -180,9 +183,12 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			gone = append(gone, g.Login)
 		}
 	}
-	if b.Full {
+	if b.Full || b.SweepOnly {
 		gone = append(gone, d.strays(env.FS, live, keep)...)
 		gone = append(gone, d.strays(env.FS, stage, keep)...)
+	}
+	if b.SweepOnly && len(gone) == 0 {
+		return res // nothing to remove: no check, no reload
 	}
 	for _, login := range gone {
 		for _, path := range userPaths(stage, login) {

@@ -100,6 +100,9 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 	keep := make(map[string]bool, len(b.Users))
 	for _, u := range b.Users {
 		keep[u.Login] = true
+		if b.SweepOnly {
+			continue
+		}
 		prev := make(map[string]ZoneState)
 		for _, dmn := range append(byOwner[u.Login], desiredZones(u)...) {
 			if _, seen := prev[dmn]; seen || checkDomain(u.Login, "domain", dmn) != nil {
@@ -165,7 +168,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			}
 		}
 	}
-	if b.Full {
+	if b.Full || b.SweepOnly {
 		for dmn, o := range owner {
 			if !keep[o] {
 				delete(owner, dmn)

@@ -142,6 +142,9 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			return res
 		}
 		keep[u.Login] = true
+		if b.SweepOnly {
+			continue
+		}
 		data, err := Render(u)
 		if err != nil {
 			res.Fail(u.ID, err)
@@ -181,7 +184,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		}
 		res.Changed = res.Changed || changed
 	}
-	if b.Full {
+	if b.Full || b.SweepOnly {
 		names, err := env.FS.ReadDir(o.SpoolDir)
 		if err != nil {
 			res.Err = fmt.Errorf("cron: %w", err)

@@ -144,7 +144,7 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 	}
 
 	var logins []string // nil: the whole name space
-	if !b.Full {
+	if !b.Full && !b.SweepOnly {
 		logins = []string{}
 		for _, u := range b.Users {
 			if n.isLogin(u.Login) {
@@ -180,6 +180,9 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 	owners := map[string]bool{} // every login of the batch, checked or not
 	for _, u := range b.Users {
 		owners[u.Login] = true
+		if b.SweepOnly {
+			continue
+		}
 		w, err := n.checkUser(u)
 		if errors.Is(err, errNotOurs) && len(u.Databases) == 0 {
 			continue // owns nothing of ours
@@ -212,7 +215,7 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 		}
 	}
 
-	if b.Full {
+	if b.Full || b.SweepOnly {
 		for _, login := range orphans(cur, owners) {
 			stmts, err := planGone(cur, login)
 			if err == nil {

@@ -24,6 +24,7 @@ type Store interface {
 	Changes(ctx context.Context, after int64, limit int) ([]store.Change, error)
 	LastChangeID(ctx context.Context) (int64, error)
 	PruneChanges(ctx context.Context, upTo int64, olderThan time.Time) error
+	UserIDs(ctx context.Context) ([]int64, error)
 	DesiredUsers(ctx context.Context, ids []int64, opt store.DesiredOptions) ([]agent.User, error)
 	ServerFacts(ctx context.Context) (agent.Server, error)
 	AgentCursor(ctx context.Context) (int64, error)
@@ -52,8 +53,14 @@ type Loop struct {
 	// Explain turns a daemon's error into the text the reseller reads in
 	// Messages (a panel.Error's key into words); nil uses err.Error().
 	Explain func(error) string
+	// FullChunk is how many users a full reconcile applies at a time;
+	// the journal is followed between chunks.
+	FullChunk int // 500
 
 	lastTick map[string]time.Time
+	// inFull is set while Full runs: a server-wide change seen by a Step
+	// in between asks for another full run instead of nesting one.
+	inFull, fullAgain bool
 }
 
 func (l *Loop) defaults() {
@@ -65,6 +72,9 @@ func (l *Loop) defaults() {
 	}
 	if l.BatchLimit <= 0 {
 		l.BatchLimit = 1000
+	}
+	if l.FullChunk <= 0 {
+		l.FullChunk = 500
 	}
 	if l.KeepJournal <= 0 {
 		l.KeepJournal = 24 * time.Hour
@@ -107,7 +117,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	var seen int64 = -1
 	for {
 		now := l.Env.Now()
-		if now.Sub(lastFull) >= l.FullEvery {
+		if now.Sub(lastFull) >= l.FullEvery || l.fullAgain {
 			if _, err := l.Full(ctx); err != nil {
 				l.Log.Error("full reconcile", "err", err)
 			} else {
@@ -176,9 +186,13 @@ func (l *Loop) Step(ctx context.Context) (Report, error) {
 		changeID[c.AccountID] = c.ID
 	}
 	var rep Report
-	if server {
-		rep, err = l.Full(ctx)
-	} else {
+	switch {
+	case server && l.inFull:
+		// A Step between the chunks of a full run: the users of this
+		// batch are applied, and another full run follows.
+		l.fullAgain = true
+		fallthrough
+	case !server:
 		var users []agent.User
 		users, err = l.Store.DesiredUsers(ctx, ids, l.Desired)
 		if err == nil {
@@ -194,6 +208,8 @@ func (l *Loop) Step(ctx context.Context) (Report, error) {
 			}
 			rep, err = l.apply(ctx, agent.Batch{Users: users, Gone: gone, What: what}, changeID, 0)
 		}
+	default:
+		rep, err = l.Full(ctx)
 	}
 	if err != nil {
 		return rep, err
@@ -207,7 +223,11 @@ func (l *Loop) Step(ctx context.Context) (Report, error) {
 }
 
 // Full applies every user of the server and removes whatever the daemons
-// own that belongs to nobody.
+// own that belongs to nobody. The users are applied in chunks of
+// FullChunk, each loaded fresh from the store, and the journal is followed
+// between chunks: a change made in the panel meanwhile waits for one chunk,
+// not for ten thousand users, and a later chunk never re-applies a state
+// older than the change. One sweep at the end removes the strays.
 func (l *Loop) Full(ctx context.Context) (Report, error) {
 	l.defaults()
 	// The cursor is read first: changes made while the full run loads are
@@ -216,13 +236,72 @@ func (l *Loop) Full(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	users, err := l.Store.DesiredUsers(ctx, nil, l.Desired)
+	ids, err := l.Store.UserIDs(ctx)
 	if err != nil {
 		return Report{}, err
 	}
-	rep, err := l.apply(ctx, agent.Batch{Users: users, Full: true}, nil, last)
-	rep.Cursor = last
-	return rep, err
+	l.inFull, l.fullAgain = true, false
+	defer func() { l.inFull = false }()
+	total := Report{Failed: map[int64]string{}, Took: map[string]time.Duration{}, Cursor: last}
+	for start := 0; start < len(ids); start += l.FullChunk {
+		chunk := ids[start:min(start+l.FullChunk, len(ids))]
+		users, err := l.Store.DesiredUsers(ctx, chunk, l.Desired)
+		if err != nil {
+			return total, err
+		}
+		rep, err := l.apply(ctx, agent.Batch{Users: users}, nil, last)
+		total.add(rep)
+		if err != nil {
+			return total, err
+		}
+		if !l.Env.DryRun && start+l.FullChunk < len(ids) {
+			if _, err := l.Step(ctx); err != nil {
+				return total, err
+			}
+		}
+	}
+	users, err := l.Store.DesiredUsers(ctx, nil, l.Desired)
+	if err != nil {
+		return total, err
+	}
+	rep, err := l.apply(ctx, agent.Batch{Users: users, SweepOnly: true}, nil, last)
+	total.Failed = mergeFailed(total.Failed, rep.Failed)
+	for _, d := range rep.Changed {
+		total.addChanged(d)
+	}
+	for d, t := range rep.Took {
+		total.Took[d] += t
+	}
+	return total, err
+}
+
+// add folds the report of one chunk into r.
+func (r *Report) add(o Report) {
+	r.Users += o.Users
+	r.Gone += o.Gone
+	r.Failed = mergeFailed(r.Failed, o.Failed)
+	for _, d := range o.Changed {
+		r.addChanged(d)
+	}
+	for d, t := range o.Took {
+		r.Took[d] += t
+	}
+}
+
+func (r *Report) addChanged(d string) {
+	for _, c := range r.Changed {
+		if c == d {
+			return
+		}
+	}
+	r.Changed = append(r.Changed, d)
+}
+
+func mergeFailed(a, b map[int64]string) map[int64]string {
+	for id, f := range b {
+		a[id] = f
+	}
+	return a
 }
 
 // ticks runs the periodic work of daemons that have some (Webalizer).
@@ -264,6 +343,9 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 	b.Server = srv
 	b.Created = make(map[int64]bool)
 	rep := Report{Users: len(b.Users), Gone: len(b.Gone), Failed: make(map[int64]string), Took: make(map[string]time.Duration)}
+	if b.SweepOnly {
+		rep.Users = 0 // applied by the chunks before; the sweep is no result of theirs
+	}
 	failed := make(map[int64][]string)
 	noAccount := make(map[int64][]string)
 	all := b.Users
@@ -323,6 +405,11 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		return rep, nil
 	}
 	results := make([]store.AgentResult, 0, len(all)+len(b.Gone))
+	if b.SweepOnly {
+		// The users' results came from the chunks; a failure of the
+		// sweep itself is the daemon's (logged) and the admin's notice.
+		all = nil
+	}
 	for _, u := range all {
 		r := store.AgentResult{AccountID: u.ID, Login: u.Login, ResellerID: u.ResellerID, ChangeID: max(changeID[u.ID], upTo)}
 		if f := failed[u.ID]; len(f) > 0 {

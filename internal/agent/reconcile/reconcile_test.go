@@ -125,9 +125,15 @@ func TestJournalDrivesIncrementalBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One chunk with every user (+ the reseller's default account), then
+	// the sweep.
 	b := w.d.last()
-	if !b.Full || len(b.Users) != len(w.users)+1 { // + the reseller's default account
-		t.Fatalf("full batch: full=%v users=%v", b.Full, logins(b.Users))
+	if !b.SweepOnly || len(b.Users) != len(w.users)+1 {
+		t.Fatalf("sweep batch: sweep=%v users=%v", b.SweepOnly, logins(b.Users))
+	}
+	b = w.d.batches[len(w.d.batches)-2]
+	if b.Full || b.SweepOnly || len(b.Users) != len(w.users)+1 {
+		t.Fatalf("chunk batch: full=%v sweep=%v users=%v", b.Full, b.SweepOnly, logins(b.Users))
 	}
 	if b.Server.Hostname == "" || len(b.Server.NameServers) == 0 {
 		t.Errorf("server facts missing: %+v", b.Server)
@@ -283,5 +289,65 @@ func TestRunWakesOnJournal(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// changer is a daemon that, in its first batch, makes a change in the
+// panel: as if a reseller clicked while a full reconcile is running.
+type changer struct {
+	once   bool
+	change func()
+}
+
+func (c *changer) Name() string { return "changer" }
+func (c *changer) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
+	if !c.once {
+		c.once = true
+		c.change()
+	}
+	return agent.Result{}
+}
+
+// TestFullFollowsJournalBetweenChunks: a change made during a full
+// reconcile is applied before the full run ends, and the later chunk that
+// holds the user applies the new state, never the one from before.
+func TestFullFollowsJournalBetweenChunks(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	if _, err := w.loop.Full(ctx); err != nil { // bring the cursor up to date
+		t.Fatal(err)
+	}
+	if _, err := w.loop.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	last := w.users[len(w.users)-1]
+	ch := &changer{change: func() {
+		if err := w.app.SetUserStatus(ctx, w.resA, last.ID, panel.StatusLocked); err != nil {
+			t.Error(err)
+		}
+	}}
+	w.loop.Daemons = []agent.Daemon{ch, w.d}
+	w.loop.FullChunk = 1
+	n := w.d.count()
+	if _, err := w.loop.Full(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var sawStep bool
+	for _, b := range w.d.batches[n:] {
+		for _, u := range b.Users {
+			if u.ID != last.ID || b.SweepOnly {
+				continue
+			}
+			if !u.Locked {
+				t.Errorf("a batch applied %s unlocked after the lock (what=%v)", u.Login, b.What)
+			}
+			sawStep = sawStep || len(b.What[u.ID]) > 0
+		}
+	}
+	if !sawStep {
+		t.Error("the lock was not applied between the chunks")
+	}
+	if cur, _ := w.st.AgentCursor(ctx); cur == 0 {
+		t.Error("the cursor did not move during the full run")
 	}
 }

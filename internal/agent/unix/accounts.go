@@ -38,6 +38,9 @@ func (Accounts) Name() string { return "accounts" }
 // command's own words and the others carry on.
 func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
 	var res agent.Result
+	if b.SweepOnly {
+		return res // removing is Removal's part
+	}
 	o := a.Opt.withDefaults()
 	if err := o.check(); err != nil {
 		res.Err = fmt.Errorf("accounts: %w", err)

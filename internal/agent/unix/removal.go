@@ -59,7 +59,7 @@ func (r Removal) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 			res.Fail(g.ID, fmt.Errorf("accounts-removal: user %s: %w", g.Login, err))
 		}
 	}
-	if b.Full {
+	if b.Full || b.SweepOnly {
 		keep := make(map[string]bool, len(b.Users))
 		for _, u := range b.Users {
 			keep[u.Login] = true

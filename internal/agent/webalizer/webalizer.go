@@ -186,6 +186,12 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			return res
 		}
 		u := &b.Users[i]
+		if b.SweepOnly {
+			if u.Services.On(panel.SvcWebalizer) {
+				keep[u.Login] = true
+			}
+			continue
+		}
 		if !u.Services.On(panel.SvcWebalizer) {
 			if panel.ValidateLogin("login", u.Login) == nil {
 				d.remove(env.FS, opt, u.Login, &res)
@@ -213,7 +219,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			d.remove(env.FS, opt, g.Login, &res)
 		}
 	}
-	if b.Full {
+	if b.Full || b.SweepOnly {
 		d.sweep(env.FS, opt, keep, &res)
 	}
 	return res
