@@ -115,7 +115,6 @@ func dedup(s []string) []string {
 	return out
 }
 
-
 // user is the checked, canonical form of agent.User.
 type user struct {
 	login    string

@@ -103,7 +103,6 @@ func checkAuthLine(l string) error {
 	return nil
 }
 
-
 // checkName accepts a program name looked up in PATH.
 func checkName(field, n string) error {
 	if n == "" || n == "." || n == ".." || n[0] == '-' || len(n) > 255 {
