@@ -41,7 +41,7 @@ func TestApplyDryRunAndOnce(t *testing.T) {
 	r := h.must(h.dbRun("apply", "--dry-run", "--mode", "sandbox", "--root", root))
 	for _, want := range []string{
 		"+++ b/etc/apache2/kontor/sites/" + login + ".conf", "+\tServerName alpha.example",
-		"+++ b/var/lib/kontor/bind/alpha.example.zone", "+++ b/etc/php/kontor/fpm/" + login + ".conf",
+		"+++ b/var/lib/bind/kontor/alpha.example.zone", "+++ b/etc/php/kontor/fpm/" + login + ".conf",
 		`"useradd" "-u" "10001"`,
 	} {
 		if !strings.Contains(r.out, want) {

@@ -25,7 +25,7 @@ import (
 type Daemon struct {
 	// ZoneDir holds the live zone files and the fragment; the main
 	// named.conf includes ZoneDir/named.conf.kontor.
-	ZoneDir  string // "/var/lib/kontor/bind"
+	ZoneDir  string // DefaultZoneDir
 	StageDir string // "/var/lib/kontor/stage/bind"
 	// CheckZone and CheckConf are the checkers' argv prefixes: the zone
 	// name and file, or the fragment's file, are appended. nil skips.
@@ -43,7 +43,7 @@ type Daemon struct {
 // DefaultDaemon returns the production daemon for Debian 12.
 func DefaultDaemon() Daemon {
 	return Daemon{
-		ZoneDir:        "/var/lib/kontor/bind",
+		ZoneDir:        DefaultZoneDir,
 		StageDir:       "/var/lib/kontor/stage/bind",
 		CheckZone:      []string{"named-checkzone"},
 		CheckConf:      []string{"named-checkconf"},

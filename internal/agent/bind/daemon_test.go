@@ -47,14 +47,14 @@ func TestDaemonZonesReloadsOnlyChanged(t *testing.T) {
 	if r.Err != nil || len(r.Failed) > 0 {
 		t.Fatalf("%v %v", r.Err, r.Failed)
 	}
-	conf, _ := root.ReadFile("/var/lib/kontor/bind/named.conf.kontor")
+	conf, _ := root.ReadFile("/var/lib/bind/kontor/named.conf.kontor")
 	if !strings.Contains(string(conf), `zone "one.example"`) || strings.Contains(string(conf), "nodns") {
 		t.Errorf("fragment:\n%s", conf)
 	}
 	if got := strings.Join(run.take(), "\n"); !strings.Contains(got, "rndc reconfig") || strings.Contains(got, "rndc reload") {
 		t.Errorf("new zones: commands\n%s", got)
 	}
-	z1, _ := root.ReadFile("/var/lib/kontor/bind/one.example.zone")
+	z1, _ := root.ReadFile("/var/lib/bind/kontor/one.example.zone")
 	st1, _ := StateOf(z1)
 
 	// Nothing changed: no command but the (skipped) checks.
@@ -70,7 +70,7 @@ func TestDaemonZonesReloadsOnlyChanged(t *testing.T) {
 	if r.Err != nil || len(r.Failed) > 0 {
 		t.Fatalf("%v %v", r.Err, r.Failed)
 	}
-	z1b, _ := root.ReadFile("/var/lib/kontor/bind/one.example.zone")
+	z1b, _ := root.ReadFile("/var/lib/bind/kontor/one.example.zone")
 	st1b, _ := StateOf(z1b)
 	if st1b.Serial <= st1.Serial || !strings.Contains(string(z1b), "192.0.2.99") {
 		t.Errorf("serial %d -> %d", st1.Serial, st1b.Serial)
@@ -86,7 +86,7 @@ func TestDaemonZonesReloadsOnlyChanged(t *testing.T) {
 	if e := r.Failed[1]; e == nil || !strings.Contains(e.Error(), "not loaded due to errors") {
 		t.Errorf("web1's failure = %v", e)
 	}
-	if z, _ := root.ReadFile("/var/lib/kontor/bind/one.example.zone"); string(z) != string(z1b) {
+	if z, _ := root.ReadFile("/var/lib/bind/kontor/one.example.zone"); string(z) != string(z1b) {
 		t.Error("refused zone replaced the last good one")
 	}
 	run.take()
@@ -96,10 +96,10 @@ func TestDaemonZonesReloadsOnlyChanged(t *testing.T) {
 	if r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	if _, err := root.ReadFile("/var/lib/kontor/bind/two.example.zone"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := root.ReadFile("/var/lib/bind/kontor/two.example.zone"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("zone of deleted user: %v", err)
 	}
-	conf, _ = root.ReadFile("/var/lib/kontor/bind/named.conf.kontor")
+	conf, _ = root.ReadFile("/var/lib/bind/kontor/named.conf.kontor")
 	if strings.Contains(string(conf), "two.example") || !strings.Contains(string(conf), "one.example") {
 		t.Errorf("fragment after delete:\n%s", conf)
 	}

@@ -8,7 +8,9 @@ import (
 
 // DefaultZoneDir is where the zone files live on a production server; the
 // demo and the tests pass a directory under their sandbox root instead.
-const DefaultZoneDir = "/var/lib/kontor/bind"
+// Below /var/lib/bind because Debian's AppArmor profile for named lets it
+// read there and not in a directory of ours.
+const DefaultZoneDir = "/var/lib/bind/kontor"
 
 // NamedConfFile is the key of the named.conf fragment in RenderAll's files.
 // The server's named.conf includes it.

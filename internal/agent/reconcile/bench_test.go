@@ -76,7 +76,7 @@ func BenchmarkAgentRender(b *testing.B) {
 		if len(errs) > 0 || len(files) < 2*benchUsers {
 			b.Fatalf("apache: %d files, %v", len(files), errs)
 		}
-		zones, _, zerrs := bind.RenderAll(st, nil, day, "/var/lib/kontor/bind")
+		zones, _, zerrs := bind.RenderAll(st, nil, day, bind.DefaultZoneDir)
 		if len(zerrs) > 0 || len(zones) != 3*benchUsers+1 {
 			b.Fatalf("bind: %d files, %v", len(zones), zerrs)
 		}
