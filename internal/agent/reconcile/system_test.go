@@ -56,7 +56,7 @@ func TestSystem(t *testing.T) {
 		testenv.Need(t, "root (the agent creates system accounts)")
 	}
 	if !testenv.Integration() {
-		testenv.Need(t, "the real daemons (KONTOR_INTEGRATION=1)")
+		testenv.Need(t, "a real Apache, PHP-FPM, named, MariaDB and system accounts (useradd) as root")
 	}
 	maria := testenv.MariaDB(t)
 	ctx := context.Background()
