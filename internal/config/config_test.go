@@ -190,3 +190,18 @@ func TestAgentKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployExample keeps deploy/kontor.toml loadable: the README points
+// administrators at it.
+func TestDeployExample(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "deploy", "kontor.toml"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.AgentMode != "system" || c.Root != "/" {
+		t.Errorf("example: %+v", c)
+	}
+}
