@@ -232,13 +232,7 @@ func (m *mariaServer) kill() {
 	if m.proc == nil {
 		return
 	}
-	_ = m.proc.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(20 * time.Second):
-		_ = m.proc.Kill()
-		<-m.exited
-	}
+	stopOwned(m.proc, m.exited, syscall.SIGTERM, 20*time.Second)
 	m.proc = nil
 }
 

@@ -404,13 +404,7 @@ func (c *pgCluster) kill() {
 	if c.proc == nil {
 		return
 	}
-	_ = c.proc.Signal(syscall.SIGQUIT)
-	select {
-	case <-c.exited:
-	case <-time.After(15 * time.Second):
-		_ = c.proc.Kill()
-		<-c.exited
-	}
+	stopOwned(c.proc, c.exited, syscall.SIGQUIT, 15*time.Second)
 	c.proc = nil
 }
 

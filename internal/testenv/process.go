@@ -1,9 +1,11 @@
 package testenv
 
 import (
+	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // startOwned starts a private server for the test binary: in its own
@@ -36,4 +38,16 @@ func startOwned(cmd *exec.Cmd, deathSig syscall.Signal, waitErr *error) (<-chan 
 		return nil, err
 	}
 	return exited, nil
+}
+
+// stopOwned sends sig to a server started by startOwned and waits for it
+// to exit, escalating to SIGKILL after grace.
+func stopOwned(proc *os.Process, exited <-chan struct{}, sig syscall.Signal, grace time.Duration) {
+	_ = proc.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = proc.Kill()
+		<-exited
+	}
 }

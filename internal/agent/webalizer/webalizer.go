@@ -159,25 +159,35 @@ func (Daemon) Name() string { return "webalizer" }
 // Every implements agent.Ticker.
 func (d Daemon) Every() time.Duration { return d.Opt.withDefaults().Every }
 
+// start checks the options and finds the web server's group, the common
+// beginning of Apply and Tick; ok is false when the run cannot go on (the
+// reason is in res.Err).
+func (d Daemon) start(env agent.Env) (opt Options, webGID int, res agent.Result, ok bool) {
+	opt = d.Opt.withDefaults()
+	if err := opt.check(); err != nil {
+		res.Err = fmt.Errorf("webalizer: %w", err)
+		return opt, 0, res, false
+	}
+	webGID, notice, err := groupID(env.FS, opt.WebGroup)
+	if err != nil {
+		res.Err = err
+		return opt, 0, res, false
+	}
+	if notice != nil {
+		res.Notices = append(res.Notices, *notice)
+	}
+	return opt, webGID, res, true
+}
+
 // Apply writes the configuration of every site and the password file of
 // every user of b with the service, and creates html/webalizer; it removes
 // the configurations and the password file (never the statistics in the
 // home, which are the user's files) of users without it, of b.Gone and,
 // on a full run, of every login it does not know.
 func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
-	var res agent.Result
-	opt := d.Opt.withDefaults()
-	if err := opt.check(); err != nil {
-		res.Err = fmt.Errorf("webalizer: %w", err)
+	opt, webGID, res, ok := d.start(env)
+	if !ok {
 		return res
-	}
-	webGID, notice, err := groupID(env.FS, opt.WebGroup)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	if notice != nil {
-		res.Notices = append(res.Notices, *notice)
 	}
 	keep := make(map[string]bool, len(b.Users))
 	for i := range b.Users {
@@ -354,19 +364,9 @@ func workLog(opt Options, login, domain string) string {
 // runs incrementally with its state in the output folder, so feeding it
 // lines it has already seen does not count them twice.
 func (d Daemon) Tick(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
-	var res agent.Result
-	opt := d.Opt.withDefaults()
-	if err := opt.check(); err != nil {
-		res.Err = fmt.Errorf("webalizer: %w", err)
+	opt, webGID, res, ok := d.start(env)
+	if !ok {
 		return res
-	}
-	webGID, notice, err := groupID(env.FS, opt.WebGroup)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	if notice != nil {
-		res.Notices = append(res.Notices, *notice)
 	}
 	for i := range b.Users {
 		if err := ctx.Err(); err != nil {
