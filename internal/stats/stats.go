@@ -11,7 +11,9 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -192,9 +194,18 @@ func (t *Tally) AddUnassigned(name []byte, day Day, src Source, bytes, hits int6
 	s.Hits += hits
 }
 
-// Merge adds o into t.
+// Merge adds o into t. o must not be used afterwards: when t is still
+// empty it takes over o's storage instead of copying it (a run merges each
+// worker's tally, then each file's, then the total; with one log most of
+// those merges are into an empty tally).
 func (t *Tally) Merge(o *Tally) {
 	o.flush()
+	if t.empty() {
+		t.idx, t.cells, t.unassigned, t.names = o.idx, o.cells, o.unassigned, o.names
+		t.Lines, t.Malformed, t.Bytes = o.Lines, o.Malformed, o.Bytes
+		*o = Tally{}
+		return
+	}
 	for _, c := range o.cells {
 		t.addCell(c.User, c.Day, c.Source, c.Sum)
 	}
@@ -206,20 +217,25 @@ func (t *Tally) Merge(o *Tally) {
 	t.Bytes += o.Bytes
 }
 
+// empty reports whether nothing was counted into t yet.
+func (t *Tally) empty() bool {
+	for _, s := range t.cur {
+		if s.day != 0 {
+			return false
+		}
+	}
+	return len(t.cells) == 0 && len(t.unassigned) == 0 && t.Lines == 0 && t.Malformed == 0 && t.Bytes == 0
+}
+
 // Cells returns the per-user sums, ordered by user, day and source.
 func (t *Tally) Cells() []Cell {
 	t.flush()
 	out := append([]Cell(nil), t.cells...)
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.User != b.User {
-			return a.User < b.User
-		}
-		if a.Day != b.Day {
-			return a.Day < b.Day
-		}
-		return a.Source < b.Source
-	})
+	// One integer compare per pair: a run has tens of thousands of cells.
+	order := func(c Cell) uint64 {
+		return uint64(uint32(c.User))<<32 | uint64(uint32(c.Day))<<2 | uint64(c.Source)
+	}
+	slices.SortFunc(out, func(a, b Cell) int { return cmp.Compare(order(a), order(b)) })
 	return out
 }
 
