@@ -36,7 +36,8 @@ type Collector struct {
 	Store TrafficStore
 	// Workers parse a large file in parallel; GOMAXPROCS when 0.
 	Workers int
-	// BufferSize is each worker's read buffer; DefaultBufferSize when 0.
+	// BufferSize is each worker's window of the file (mapped or read);
+	// DefaultBufferSize when 0.
 	BufferSize int
 	// Now is the clock that decides the current month; time.Now when nil.
 	Now func() time.Time

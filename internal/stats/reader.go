@@ -9,16 +9,19 @@ import (
 	"sync"
 )
 
-// Reading: a region of a file is read with one large buffer per goroutine
-// (pread, so goroutines share the descriptor) and handed to the parser in
-// whole lines. A region of an Independent format that is large enough is
-// split at line boundaries and parsed by several goroutines, each with its
-// own parser, resolver cache and tally, merged at the end.
+// Reading: a region of a file is mapped into memory a window at a time
+// (parseMapped), or, where the file cannot be mapped, read with one large
+// buffer per goroutine (parseRange: pread, so goroutines share the
+// descriptor), and handed to the parser in whole lines. A region of an
+// Independent format that is large enough is split at line boundaries and
+// parsed by several goroutines, each with its own parser, resolver cache
+// and tally, merged at the end.
 
-// DefaultBufferSize is the read buffer of each goroutine: large enough
-// that system calls cost nothing, small enough to stay in the CPU cache
-// while the lines are parsed.
-const DefaultBufferSize = 1 << 20
+// DefaultBufferSize is the window of the file each goroutine maps at a
+// time, or its read buffer: large enough that system calls cost nothing,
+// small enough that memory stays bounded whatever the size of the log. A
+// line longer than the window is counted as malformed and skipped.
+const DefaultBufferSize = 4 << 20
 
 // minSplit is the smallest region worth splitting between goroutines.
 const minSplit = 16 << 20
@@ -61,7 +64,11 @@ func readRegion(ctx context.Context, f *os.File, start, end int64, final bool, f
 			t := NewTally()
 			p := fm.NewParser(NewResolver(tg), t)
 			// Every part but the last ends just after a newline.
-			ends[i], errs[i] = parseRange(ctx, f, parts[i], parts[i+1], final && i == n-1, p, t, make([]byte, opt.bufSize))
+			last := final && i == n-1
+			ends[i], errs[i] = parseMapped(ctx, f, parts[i], parts[i+1], last, p, t, opt.bufSize)
+			if errors.Is(errs[i], errNoMap) {
+				ends[i], errs[i] = parseRange(ctx, f, parts[i], parts[i+1], last, p, t, make([]byte, opt.bufSize))
+			}
 			tallies[i] = t
 		}(i)
 	}
