@@ -76,19 +76,20 @@ func readRegion(ctx context.Context, f *os.File, start, end int64, final bool, f
 	if err := errors.Join(errs...); err != nil {
 		return start, nil, err
 	}
+	for i := 0; i < n-1; i++ {
+		if ends[i] != parts[i+1] {
+			// Only when the file shrank under us. The parts after this
+			// one were parsed already, so keeping any of it would count
+			// their lines again in the next run: the run fails instead,
+			// stores nothing, and the next one sees the truncation.
+			return start, nil, errShrank
+		}
+	}
 	total := tallies[0]
 	for _, t := range tallies[1:] {
 		total.Merge(t)
 	}
-	consumed := ends[n-1]
-	for i := 0; i < n-1; i++ {
-		if ends[i] != parts[i+1] {
-			// Cannot happen unless the file shrank under us: then only the
-			// first part counts, and the next run sees the truncation.
-			consumed = ends[i]
-		}
-	}
-	return consumed, total, nil
+	return ends[n-1], total, nil
 }
 
 // splitPoints cuts [start, end) into at most n parts, each but the last
