@@ -1,17 +1,13 @@
 package web
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"kontor/internal/testenv"
 )
 
 // TestCircularInChromium sends a circular the way a reseller does, in
@@ -22,33 +18,11 @@ import (
 //
 // With KONTOR_SCREENSHOTS=<dir> it saves screenshots there.
 func TestCircularInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		testenv.Need(t, "Chromium (Debian package chromium)")
-	}
 	shots := os.Getenv("KONTOR_SCREENSHOTS")
 	f, srv := circFixture(t)
 	users := addUsers(t, f, f.res1, "Jürgen Äpfel", "Önder Kaya", "Zoë Brandt")
 	base := f.srv.URL
-	profile := t.TempDir()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900), chromedp.UserDataDir(profile),
-	)
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancel()
-		if left := chromiumLeftovers(profile); len(left) > 0 {
-			t.Errorf("chromium processes survived the test: %v", left)
-		}
-	})
+	tab := chromiumTab(t, 90*time.Second)
 	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tab, steps...); err != nil {

@@ -1,17 +1,13 @@
 package web
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"kontor/internal/testenv"
 )
 
 // TestIndexSetupInChromium types a start page with a script into the index
@@ -22,32 +18,10 @@ import (
 //
 // With KONTOR_SCREENSHOTS=<dir> it saves screenshots there.
 func TestIndexSetupInChromium(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		testenv.Need(t, "Chromium (Debian package chromium)")
-	}
 	shots := os.Getenv("KONTOR_SCREENSHOTS")
 	f := newFixture(t)
 	base := f.srv.URL
-	profile := t.TempDir()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900), chromedp.UserDataDir(profile),
-	)
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		cancel()
-		if left := chromiumLeftovers(profile); len(left) > 0 {
-			t.Errorf("chromium processes survived the test: %v", left)
-		}
-	})
+	tab := chromiumTab(t, 60*time.Second)
 	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(tab, steps...); err != nil {
