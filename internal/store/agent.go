@@ -508,6 +508,10 @@ type AgentResult struct {
 	Removed    bool   // the user is gone from the system (it was deleted)
 	Detail     string // the daemon's own error text when Failed
 	ChangeID   int64  // the newest journal row the result covers
+	// ServerWide marks a failure that is the server's, not the user's (a
+	// daemon that cannot reload): the status says so, but the resellers
+	// get no message per user; the agent tells the admins once instead.
+	ServerWide bool
 }
 
 // Agent states in agent_status.
@@ -550,6 +554,8 @@ func (s *Store) RecordAgentResults(ctx context.Context, res []AgentResult) error
 				return panel.Internal(fmt.Errorf("agent status: %w", err))
 			}
 			switch {
+			case state == AgentFailed && r.ServerWide:
+				// The admins hear of it once, from the agent.
 			case state == AgentFailed && (oldState != AgentFailed || oldDetail != detail):
 				err = s.systemMessage(ctx, tx, r.ResellerID, panel.MsgError, r.Login, "msg.agent.failed", detail)
 			case state != AgentFailed && oldState == AgentFailed:

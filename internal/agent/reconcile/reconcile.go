@@ -347,6 +347,7 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		rep.Users = 0 // applied by the chunks before; the sweep is no result of theirs
 	}
 	failed := make(map[int64][]string)
+	ownFail := make(map[int64]bool) // failed by a daemon for a reason of its own
 	noAccount := make(map[int64][]string)
 	all := b.Users
 	for _, d := range l.Daemons {
@@ -372,15 +373,25 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		}
 		for id, e := range r.Failed {
 			failed[id] = append(failed[id], d.Name()+": "+l.Explain(e))
+			ownFail[id] = true
 			if d.Name() == "accounts" {
 				noAccount[id] = failed[id]
 			}
 		}
 		if r.Err != nil {
+			text := d.Name() + ": " + l.Explain(r.Err)
 			for _, u := range batch.Users {
-				failed[u.ID] = append(failed[u.ID], d.Name()+": "+l.Explain(r.Err))
+				failed[u.ID] = append(failed[u.ID], text)
 			}
 			l.Log.Error("daemon failed", "daemon", d.Name(), "err", r.Err)
+			// One message to the admins, not one per user to every
+			// reseller: a daemon that cannot validate or reload is the
+			// server's problem (once per daemon and text).
+			if !l.Env.DryRun {
+				if _, err := l.Store.NoticeOnce(ctx, "daemon:"+text, "msg.agent.daemon_failed", d.Name(), l.Explain(r.Err)); err != nil {
+					l.Log.Error("notice", "err", err)
+				}
+			}
 		}
 		for _, n := range r.Notices {
 			args := make([]string, len(n.Args))
@@ -415,6 +426,7 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		if f := failed[u.ID]; len(f) > 0 {
 			r.Failed = true
 			r.Detail = strings.Join(f, "\n")
+			r.ServerWide = !ownFail[u.ID]
 			rep.Failed[u.ID] = r.Detail
 		}
 		results = append(results, r)

@@ -351,3 +351,49 @@ func TestFullFollowsJournalBetweenChunks(t *testing.T) {
 		t.Error("the cursor did not move during the full run")
 	}
 }
+
+// broken is a daemon that fails as a whole (it cannot reload).
+type broken struct{}
+
+func (broken) Name() string { return "apache" }
+func (broken) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
+	return agent.Result{Err: errors.New("apache reload: exit status 1: AH00016: Configuration Failed")}
+}
+
+// TestDaemonWideFailureTellsTheAdminOnce: a daemon that fails as a whole
+// marks every user of the batch failed, but the resellers get no message
+// per user; the admins get one.
+func TestDaemonWideFailureTellsTheAdminOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	adm, err := w.app.CreateAdmin(ctx, "admin", "adminpw12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.loop.Daemons = []agent.Daemon{broken{}}
+	for range 2 {
+		if _, err := w.loop.Full(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state, detail, _, _ := w.st.AgentStatus(ctx, w.resA, w.users[0].ID)
+	if state != store.AgentFailed || !strings.Contains(detail, "AH00016") {
+		t.Errorf("status %q %q", state, detail)
+	}
+	if msgs, _, _ := w.st.Messages(ctx, w.resA, store.MessageFilter{Kind: panel.MsgError}); len(msgs) != 0 {
+		t.Errorf("the reseller got %d messages for the server's failure: %+v", len(msgs), msgs)
+	}
+	aa := panel.Actor{ID: adm.ID, Role: panel.RoleAdmin}
+	var n int
+	for _, kind := range []panel.MessageKind{panel.MsgError, panel.MsgNotice} {
+		msgs, _, _ := w.st.Messages(ctx, aa, store.MessageFilter{Kind: kind})
+		for _, m := range msgs {
+			if m.Key == "msg.agent.daemon_failed" {
+				n++
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("the admin got %d messages about the failing daemon, want 1", n)
+	}
+}
