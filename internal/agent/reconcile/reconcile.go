@@ -118,10 +118,13 @@ func (l *Loop) Run(ctx context.Context) error {
 	for {
 		now := l.Env.Now()
 		if now.Sub(lastFull) >= l.FullEvery || l.fullAgain {
-			if _, err := l.Full(ctx); err != nil {
+			t0 := time.Now()
+			if rep, err := l.Full(ctx); err != nil {
 				l.Log.Error("full reconcile", "err", err)
 			} else {
 				lastFull = now
+				l.Log.Info("full reconcile", "users", rep.Users, "failed", len(rep.Failed),
+					"changed", strings.Join(rep.Changed, ","), "took", time.Since(t0).Round(time.Millisecond))
 			}
 			l.ticks(ctx)
 		}
