@@ -121,6 +121,8 @@ func (l *Loop) Run(ctx context.Context) error {
 			t0 := time.Now()
 			if rep, err := l.Full(ctx); err != nil {
 				l.Log.Error("full reconcile", "err", err)
+				// Try again in a minute, not at every poll.
+				lastFull = now.Add(min(time.Minute, l.FullEvery) - l.FullEvery)
 			} else {
 				lastFull = now
 				l.Log.Info("full reconcile", "users", rep.Users, "failed", len(rep.Failed),
