@@ -600,30 +600,44 @@ func (s *Server) apiFrontPageList(w http.ResponseWriter, r *http.Request, rs *re
 	return nil
 }
 
-func (s *Server) apiFrontPageSet(w http.ResponseWriter, r *http.Request, rs *reqSession) error {
+// toggleRequest reads the user id of the path and {"on": bool} of a
+// switch request (FrontPage, MySQL external access). A body without "on"
+// is an error naming the field, but only after visible has confirmed the
+// id: a foreign id stays "not found", whatever the body says.
+func toggleRequest(r *http.Request, visible func(id int64) error) (int64, bool, error) {
 	id, err := pathID(r, "user")
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	var in struct {
 		On *bool `json:"on"`
 	}
 	if err := decode(r, &in); err != nil {
-		return err
+		return 0, false, err
 	}
 	if in.On == nil {
-		// Foreign ids stay "not found", whatever the body says.
-		if _, err := s.app.Store.FrontPage(r.Context(), rs.actor, id); err != nil {
-			return err
+		if err := visible(id); err != nil {
+			return 0, false, err
 		}
-		return panel.Invalid("on", "err.required")
+		return 0, false, panel.Invalid("on", "err.required")
 	}
-	res, err := s.app.SetFrontPage(r.Context(), rs.actor, id, *in.On)
+	return id, *in.On, nil
+}
+
+func (s *Server) apiFrontPageSet(w http.ResponseWriter, r *http.Request, rs *reqSession) error {
+	id, on, err := toggleRequest(r, func(id int64) error {
+		_, err := s.app.Store.FrontPage(r.Context(), rs.actor, id)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"id": id, "frontpage": *in.On}
-	if *in.On {
+	res, err := s.app.SetFrontPage(r.Context(), rs.actor, id, on)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"id": id, "frontpage": on}
+	if on {
 		out["login"], out["password"] = res.Login, res.Password
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -798,26 +812,17 @@ func (s *Server) apiMySQLList(w http.ResponseWriter, r *http.Request, rs *reqSes
 }
 
 func (s *Server) apiMySQLSet(w http.ResponseWriter, r *http.Request, rs *reqSession) error {
-	id, err := pathID(r, "user")
+	id, on, err := toggleRequest(r, func(id int64) error {
+		_, err := s.app.Store.MySQLExternal(r.Context(), rs.actor, id)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	var in struct {
-		On *bool `json:"on"`
-	}
-	if err := decode(r, &in); err != nil {
+	if err := s.app.Store.SetMySQLExternal(r.Context(), rs.actor, id, on); err != nil {
 		return err
 	}
-	if in.On == nil {
-		if _, err := s.app.Store.MySQLExternal(r.Context(), rs.actor, id); err != nil {
-			return err
-		}
-		return panel.Invalid("on", "err.required")
-	}
-	if err := s.app.Store.SetMySQLExternal(r.Context(), rs.actor, id, *in.On); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "external": *in.On})
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "external": on})
 	return nil
 }
 
