@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"kontor/internal/app"
 	"kontor/internal/panel"
 )
 
@@ -53,44 +54,28 @@ Example:
 }
 
 func cronListCommand() *command {
-	return &command{
-		name:     "cron list",
-		synopsis: "LOGIN [--db DSN] [--config FILE]",
-		summary:  "list a user's cron jobs",
-		about:    `Lists the cron jobs of the user LOGIN: id, whether enabled, schedule, command.`,
-		setup: func(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
-			var d dbFlags
-			d.register(fs)
-			return func(ctx context.Context, args []string) error {
-				if err := oneLogin(args); err != nil {
-					return err
-				}
-				a, u, done, err := r.openUser(ctx, d, args[0])
-				if err != nil {
-					return err
-				}
-				defer done()
-				jobs, err := a.Store.ListCronJobs(ctx, cliActor, u.ID)
-				if err != nil {
-					return err
-				}
-				if len(jobs) == 0 {
-					fmt.Fprintf(r.stdout, "%s has no cron jobs\n", u.Login)
-					return nil
-				}
-				tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintf(tw, "ID\tENABLED\tSCHEDULE\tCOMMAND\n")
-				for _, j := range jobs {
-					on := "yes"
-					if !j.Enabled {
-						on = "no"
-					}
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", j.ID, on, j.Schedule, j.Command)
-				}
-				return tw.Flush()
+	return loginCommand("cron list", "list a user's cron jobs",
+		`Lists the cron jobs of the user LOGIN: id, whether enabled, schedule, command.`,
+		func(ctx context.Context, r *runner, a *app.App, u panel.User) error {
+			jobs, err := a.Store.ListCronJobs(ctx, cliActor, u.ID)
+			if err != nil {
+				return err
 			}
-		},
-	}
+			if len(jobs) == 0 {
+				fmt.Fprintf(r.stdout, "%s has no cron jobs\n", u.Login)
+				return nil
+			}
+			tw := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "ID\tENABLED\tSCHEDULE\tCOMMAND\n")
+			for _, j := range jobs {
+				on := "yes"
+				if !j.Enabled {
+					on = "no"
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", j.ID, on, j.Schedule, j.Command)
+			}
+			return tw.Flush()
+		})
 }
 
 func cronDeleteCommand() *command {

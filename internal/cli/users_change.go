@@ -46,6 +46,32 @@ func userByLogin(ctx context.Context, a *app.App, login string) (panel.User, err
 }
 
 // oneLogin checks that args is exactly one login.
+// loginCommand is a command whose one argument is a user's LOGIN: it opens
+// the store, finds the user and runs run with it.
+func loginCommand(name, summary, about string, run func(ctx context.Context, r *runner, a *app.App, u panel.User) error) *command {
+	return &command{
+		name:     name,
+		synopsis: "LOGIN [--db DSN] [--config FILE]",
+		summary:  summary,
+		about:    about,
+		setup: func(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
+			var d dbFlags
+			d.register(fs)
+			return func(ctx context.Context, args []string) error {
+				if err := oneLogin(args); err != nil {
+					return err
+				}
+				a, u, done, err := r.openUser(ctx, d, args[0])
+				if err != nil {
+					return err
+				}
+				defer done()
+				return run(ctx, r, a, u)
+			}
+		},
+	}
+}
+
 func oneLogin(args []string) error {
 	switch {
 	case len(args) == 0:
@@ -122,62 +148,28 @@ served as before.`
 and its open panel sessions end at once. Its sites show a neutral page; mail
 keeps arriving and is there after unlocking.`
 	}
-	return &command{
-		name:     "user " + verb,
-		synopsis: "LOGIN [--db DSN] [--config FILE]",
-		summary:  verb + " a user",
-		about:    about,
-		setup: func(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
-			var d dbFlags
-			d.register(fs)
-			return func(ctx context.Context, args []string) error {
-				if err := oneLogin(args); err != nil {
-					return err
-				}
-				a, u, done, err := r.openUser(ctx, d, args[0])
-				if err != nil {
-					return err
-				}
-				defer done()
-				if err := a.SetUserStatus(ctx, cliActor, u.ID, st); err != nil {
-					return err
-				}
-				fmt.Fprintf(r.stdout, "%s: %s\n", u.Login, st)
-				return nil
-			}
-		},
-	}
+	return loginCommand("user "+verb, verb+" a user", about, func(ctx context.Context, r *runner, a *app.App, u panel.User) error {
+		if err := a.SetUserStatus(ctx, cliActor, u.ID, st); err != nil {
+			return err
+		}
+		fmt.Fprintf(r.stdout, "%s: %s\n", u.Login, st)
+		return nil
+	})
 }
 
 func userDeleteCommand() *command {
-	return &command{
-		name:     "user delete",
-		synopsis: "LOGIN [--db DSN] [--config FILE]",
-		summary:  "delete a user and everything it has",
-		about: `Deletes the user LOGIN with its domains, and the agent removes every trace
+	return loginCommand("user delete", "delete a user and everything it has",
+		`Deletes the user LOGIN with its domains, and the agent removes every trace
 from the system (account, sites, zones, mail, databases, cron jobs). A
 reseller's own account (resNweb0) goes only with the reseller. This cannot
 be undone.`,
-		setup: func(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
-			var d dbFlags
-			d.register(fs)
-			return func(ctx context.Context, args []string) error {
-				if err := oneLogin(args); err != nil {
-					return err
-				}
-				a, u, done, err := r.openUser(ctx, d, args[0])
-				if err != nil {
-					return err
-				}
-				defer done()
-				if err := a.DeleteUser(ctx, cliActor, u.ID); err != nil {
-					return err
-				}
-				fmt.Fprintf(r.stdout, "%s: deleted\n", u.Login)
-				return nil
+		func(ctx context.Context, r *runner, a *app.App, u panel.User) error {
+			if err := a.DeleteUser(ctx, cliActor, u.ID); err != nil {
+				return err
 			}
-		},
-	}
+			fmt.Fprintf(r.stdout, "%s: deleted\n", u.Login)
+			return nil
+		})
 }
 
 func userPasswdCommand() *command {
@@ -220,28 +212,12 @@ open panel sessions end.`,
 }
 
 func userShowCommand() *command {
-	return &command{
-		name:     "user show",
-		synopsis: "LOGIN [--db DSN] [--config FILE]",
-		summary:  "show a user's data, limits, services and domains",
-		about:    `Prints everything stored about the user LOGIN: personal data, status, limits, services and domains.`,
-		setup: func(r *runner, fs *flag.FlagSet) func(context.Context, []string) error {
-			var d dbFlags
-			d.register(fs)
-			return func(ctx context.Context, args []string) error {
-				if err := oneLogin(args); err != nil {
-					return err
-				}
-				_, u, done, err := r.openUser(ctx, d, args[0])
-				if err != nil {
-					return err
-				}
-				defer done()
-				r.printUser(u)
-				return nil
-			}
-		},
-	}
+	return loginCommand("user show", "show a user's data, limits, services and domains",
+		`Prints everything stored about the user LOGIN: personal data, status, limits, services and domains.`,
+		func(ctx context.Context, r *runner, a *app.App, u panel.User) error {
+			r.printUser(u)
+			return nil
+		})
 }
 
 func (r *runner) printUser(u panel.User) {
