@@ -145,9 +145,8 @@ func TestRealCron(t *testing.T) {
 		<-exited
 	})
 
-	wait := func(name, want string, within time.Duration) {
+	wait := func(name, want string, deadline time.Time) {
 		t.Helper()
-		deadline := time.Now().Add(within)
 		for {
 			b, err := os.ReadFile(out + "/" + name)
 			if err == nil && strings.TrimSpace(string(b)) == want {
@@ -159,12 +158,12 @@ func TestRealCron(t *testing.T) {
 			default:
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %q (%v), want %q within %v", name, b, err, want, within)
+				t.Fatalf("%s: %q (%v), want %q by %s", name, b, err, want, deadline.Format(time.TimeOnly))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	wait("reboot", pw.Uid, 10*time.Second)
+	wait("reboot", pw.Uid, time.Now().Add(10*time.Second))
 
 	// A job added while cron runs. Cron compares the spool directory's
 	// mtime in whole seconds with the one it saw at its last look (at its
@@ -178,8 +177,12 @@ func TestRealCron(t *testing.T) {
 	if res := (Daemon{}).Apply(context.Background(), e, agent.Batch{Users: []agent.User{u}}); res.Err != nil || len(res.Failed) != 0 || !res.Changed {
 		t.Fatalf("second Apply: %+v", res)
 	}
-	wait("minute", pw.Uid+":"+time.Now().Format("2006"), 65*time.Second)
-	wait("added", pw.Uid, 5*time.Second)
+	// The waits above may have crossed a minute, so the first job may
+	// already have run with the old crontab; the added one runs at the
+	// first minute after the Apply, never later.
+	applied := time.Now()
+	wait("minute", pw.Uid+":"+applied.Format("2006"), applied.Add(65*time.Second))
+	wait("added", pw.Uid, applied.Add(65*time.Second))
 }
 
 func randomLower(t *testing.T, n int) string {
