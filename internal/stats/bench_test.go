@@ -21,7 +21,9 @@ func BenchmarkVCombinedParse(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t := NewTally()
-		VCombined{}.NewParser(NewResolver(tg), t).Parse(log)
+		p := VCombined{}.NewParser(NewResolver(tg), t)
+		p.Parse(log)
+		p.Flush()
 		if t.Malformed != 0 {
 			b.Fatal("malformed", t.Malformed)
 		}
@@ -45,7 +47,9 @@ func BenchmarkXferlogParse(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t := NewTally()
-		Xferlog{}.NewParser(NewResolver(tg), t).Parse(log)
+		p := Xferlog{}.NewParser(NewResolver(tg), t)
+		p.Parse(log)
+		p.Flush()
 		if t.Malformed != 0 || len(t.Unassigned()) != 0 {
 			b.Fatal("malformed", t.Malformed)
 		}

@@ -35,6 +35,9 @@ type Parser interface {
 	// the very last of a file that is finished. It counts every line in
 	// the tally, malformed ones too, and never fails.
 	Parse(buf []byte)
+	// Flush adds what the parser still holds back to the tally; it is
+	// called once, after the last Parse.
+	Flush()
 }
 
 // Formats returns the known formats by name.

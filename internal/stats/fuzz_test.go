@@ -28,7 +28,9 @@ func FuzzXferlog(f *testing.F) {
 func checkParser(t *testing.T, f Format, line []byte) {
 	line = bytes.ReplaceAll(line, []byte{'\n'}, nil)
 	tally := NewTally()
-	f.NewParser(NewResolver(testTargets()), tally).Parse(append(line, '\n'))
+	p := f.NewParser(NewResolver(testTargets()), tally)
+	p.Parse(append(line, '\n'))
+	p.Flush()
 	if tally.Lines != 1 || tally.Malformed > 1 {
 		t.Fatalf("%q: %d lines, %d malformed", line, tally.Lines, tally.Malformed)
 	}

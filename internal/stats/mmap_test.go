@@ -37,15 +37,19 @@ func TestParseMappedAgreesWithParseRange(t *testing.T) {
 		for _, final := range []bool{false, true} {
 			for _, start := range []int64{0, int64(strings.Index(log, "not a log line"))} {
 				rt := NewTally()
-				rpos, err := parseRange(context.Background(), f, start, int64(len(log)), final, VCombined{}.NewParser(NewResolver(tg), rt), rt, make([]byte, size))
+				rp := VCombined{}.NewParser(NewResolver(tg), rt)
+				rpos, err := parseRange(context.Background(), f, start, int64(len(log)), final, rp, rt, make([]byte, size))
 				if err != nil {
 					t.Fatal(err)
 				}
+				rp.Flush()
 				mt := NewTally()
-				mpos, err := parseMapped(context.Background(), f, start, int64(len(log)), final, VCombined{}.NewParser(NewResolver(tg), mt), mt, size)
+				mp := VCombined{}.NewParser(NewResolver(tg), mt)
+				mpos, err := parseMapped(context.Background(), f, start, int64(len(log)), final, mp, mt, size)
 				if err != nil {
 					t.Fatal(err)
 				}
+				mp.Flush()
 				if mpos != rpos || mt.Lines != rt.Lines || mt.Malformed != rt.Malformed || sums(tg, mt) != sums(tg, rt) || unassigned(mt) != unassigned(rt) {
 					t.Errorf("size %d final %v start %d: mapped: offset %d, %d lines, %d malformed; read: offset %d, %d lines, %d malformed",
 						size, final, start, mpos, mt.Lines, mt.Malformed, rpos, rt.Lines, rt.Malformed)

@@ -69,6 +69,7 @@ func readRegion(ctx context.Context, f *os.File, start, end int64, final bool, f
 			if errors.Is(errs[i], errNoMap) {
 				ends[i], errs[i] = parseRange(ctx, f, parts[i], parts[i+1], last, p, t, make([]byte, opt.bufSize))
 			}
+			p.Flush()
 			tallies[i] = t
 		}(i)
 	}

@@ -94,9 +94,12 @@ type Tally struct {
 	// It is a dense slice (a few dozen KB for thousands of users) that
 	// stays in the CPU cache, unlike a map with an entry per user and day.
 	cur []slot
-	// The finished days, key → index into cells.
-	idx        map[uint64]int32
+	// The finished days, appended as they finish: a key may repeat
+	// until compact sorts them and adds up the repeats. Appending costs
+	// a fraction of a map insert, and a run finishes tens of thousands
+	// of days.
 	cells      []Cell
+	compacted  int // len(cells) after the last compact
 	unassigned map[unassignedKey]*Sum
 	names      map[string]struct{} // distinct unassigned names
 	// Lines counts complete lines seen, Malformed those skipped because
@@ -119,12 +122,7 @@ type unassignedKey struct {
 
 // NewTally returns an empty tally.
 func NewTally() *Tally {
-	return &Tally{idx: map[uint64]int32{}, unassigned: map[unassignedKey]*Sum{}, names: map[string]struct{}{}}
-}
-
-func cellKey(user int32, day Day, src Source) uint64 {
-	// day < 2^27 (99991231), src < 4: both fit under the user's 32 bits.
-	return uint64(uint32(user))<<32 | uint64(src)<<28 | uint64(uint32(day))
+	return &Tally{unassigned: map[unassignedKey]*Sum{}, names: map[string]struct{}{}}
 }
 
 // Add counts bytes and hits for a user on a day.
@@ -150,14 +148,63 @@ func (t *Tally) Add(user int32, day Day, src Source, bytes, hits int64) {
 }
 
 func (t *Tally) addCell(user int32, day Day, src Source, sum Sum) {
-	k := cellKey(user, day, src)
-	i, ok := t.idx[k]
-	if !ok {
-		i = int32(len(t.cells))
-		t.idx[k] = i
-		t.cells = append(t.cells, Cell{User: user, Day: day, Source: src})
+	t.cells = append(t.cells, Cell{User: user, Day: day, Source: src, Sum: sum})
+	if len(t.cells) >= 2*t.compacted+compactMin {
+		// A log whose lines jump between days finishes a day per line:
+		// compacting keeps memory to about twice the distinct cells.
+		t.compact()
 	}
-	t.cells[i].add(sum)
+}
+
+func cellOrder(a, b Cell) int { return cmp.Compare(a.order(), b.order()) }
+
+// compactMin is how many cells may be appended before the first compact.
+const compactMin = 1 << 16
+
+// order sorts cells by user, day and source in one integer compare.
+func (c *Cell) order() uint64 {
+	return uint64(uint32(c.User))<<32 | uint64(uint32(c.Day))<<2 | uint64(c.Source)
+}
+
+// compact sorts the cells and adds up those with the same key. User
+// indexes are small and dense, so it is a counting sort by user; a user's
+// cells were appended as its days finished, so its run is nearly always
+// in order already.
+func (t *Tally) compact() {
+	in := t.cells
+	var users int32
+	for i := range in {
+		users = max(users, in[i].User+1)
+	}
+	start := make([]int, users+1)
+	for i := range in {
+		start[in[i].User+1]++
+	}
+	for u := int32(1); u <= users; u++ {
+		start[u] += start[u-1]
+	}
+	sorted := make([]Cell, len(in))
+	next := slices.Clone(start[:users])
+	for _, c := range in {
+		sorted[next[c.User]] = c
+		next[c.User]++
+	}
+	out := in[:0]
+	for u := int32(0); u < users; u++ {
+		run := sorted[start[u]:start[u+1]]
+		if !slices.IsSortedFunc(run, cellOrder) {
+			slices.SortFunc(run, cellOrder)
+		}
+		for _, c := range run {
+			if n := len(out); n > 0 && out[n-1].order() == c.order() {
+				out[n-1].add(c.Sum)
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	t.cells = out
+	t.compacted = len(out)
 }
 
 // flush moves the days being counted into cells.
@@ -201,13 +248,14 @@ func (t *Tally) AddUnassigned(name []byte, day Day, src Source, bytes, hits int6
 func (t *Tally) Merge(o *Tally) {
 	o.flush()
 	if t.empty() {
-		t.idx, t.cells, t.unassigned, t.names = o.idx, o.cells, o.unassigned, o.names
+		t.cells, t.compacted, t.unassigned, t.names = o.cells, o.compacted, o.unassigned, o.names
 		t.Lines, t.Malformed, t.Bytes = o.Lines, o.Malformed, o.Bytes
 		*o = Tally{}
 		return
 	}
-	for _, c := range o.cells {
-		t.addCell(c.User, c.Day, c.Source, c.Sum)
+	t.cells = append(t.cells, o.cells...)
+	if len(t.cells) >= 2*t.compacted+compactMin {
+		t.compact()
 	}
 	for k, s := range o.unassigned {
 		t.AddUnassigned([]byte(k.name), k.day, k.src, s.Bytes, s.Hits)
@@ -230,13 +278,10 @@ func (t *Tally) empty() bool {
 // Cells returns the per-user sums, ordered by user, day and source.
 func (t *Tally) Cells() []Cell {
 	t.flush()
-	out := append([]Cell(nil), t.cells...)
-	// One integer compare per pair: a run has tens of thousands of cells.
-	order := func(c Cell) uint64 {
-		return uint64(uint32(c.User))<<32 | uint64(uint32(c.Day))<<2 | uint64(c.Source)
+	if len(t.cells) != t.compacted {
+		t.compact()
 	}
-	slices.SortFunc(out, func(a, b Cell) int { return cmp.Compare(order(a), order(b)) })
-	return out
+	return append([]Cell(nil), t.cells...)
 }
 
 // Unassigned returns the traffic of unknown names, ordered by name, day
@@ -343,31 +388,24 @@ func sortedKeys(m map[string]int64) []string {
 	return out
 }
 
-// Resolver maps names from a log to user indexes, with a cache of its own.
-// Each goroutine has one.
+// Resolver maps names from a log to user indexes. It holds no state of
+// its own beyond the shared Targets (parsers cache what they look up).
 type Resolver struct {
-	t     *Targets
-	cache hostCache
+	t *Targets
 }
 
 // NewResolver returns a resolver over t.
 func NewResolver(t *Targets) *Resolver {
-	return &Resolver{t: t, cache: newHostCache()}
+	return &Resolver{t: t}
 }
 
 // Host returns the user whose domain serves host, or -1. host is lower
 // case without port. The owner of the longest matching domain wins: the
 // domain itself, www.domain and any subdomain *.domain belong to it.
 func (r *Resolver) Host(host []byte) int32 {
-	h := r.cache.hash(host)
-	if u, ok := r.cache.get(h, host); ok {
-		return u
-	}
-	u := int32(-1)
 	for rest := host; len(rest) > 0; {
 		if v, ok := r.t.domains[string(rest)]; ok { // no allocation: map index with string(b)
-			u = v
-			break
+			return v
 		}
 		dot := indexDot(rest)
 		if dot < 0 {
@@ -375,8 +413,7 @@ func (r *Resolver) Host(host []byte) int32 {
 		}
 		rest = rest[dot+1:]
 	}
-	r.cache.put(h, host, u)
-	return u
+	return -1
 }
 
 func indexDot(b []byte) int {

@@ -22,7 +22,7 @@ func (VCombined) Independent() bool { return true }
 
 // NewParser implements Format.
 func (VCombined) NewParser(r *Resolver, t *Tally) Parser {
-	return &vcombinedParser{r: r, t: t}
+	return &vcombinedParser{r: r, t: t, hosts: newHostCache()}
 }
 
 type vcombinedParser struct {
@@ -34,7 +34,13 @@ type vcombinedParser struct {
 	lastDay  Day
 	// host is a scratch buffer for a host name that needs lower-casing.
 	host [256]byte
+	// hosts caches each vhost's user and sums its current day.
+	hosts hostCache
 }
+
+// Flush implements Parser: the days the host cache is still summing go
+// to the tally.
+func (p *vcombinedParser) Flush() { p.hosts.flush(p.t, SourceWeb) }
 
 // Host-name byte classes of hostClass.
 const (
@@ -189,7 +195,15 @@ host:
 	if j < len(f) && f[j] != ' ' {
 		return false
 	}
-	if u := p.r.Host(host); u >= 0 {
+	h := p.hosts.hash(host)
+	if s := p.hosts.get(h, host); s != nil {
+		s.count(p.t, SourceWeb, day, n)
+		return true
+	}
+	u := p.r.Host(host)
+	if s := p.hosts.put(h, host, u); s != nil {
+		s.count(p.t, SourceWeb, day, n)
+	} else if u >= 0 {
 		p.t.Add(u, day, SourceWeb, n, 1)
 	} else {
 		p.t.AddUnassigned(host, day, SourceWeb, n, 1)

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -11,7 +12,9 @@ import (
 func parse(t *testing.T, f Format, tg *Targets, text string) *Tally {
 	t.Helper()
 	tally := NewTally()
-	f.NewParser(NewResolver(tg), tally).Parse([]byte(text))
+	p := f.NewParser(NewResolver(tg), tally)
+	p.Parse([]byte(text))
+	p.Flush()
 	return tally
 }
 
@@ -169,23 +172,58 @@ func TestTallyBoundsUnassignedNames(t *testing.T) {
 	}
 }
 
-func TestResolverCacheIsBounded(t *testing.T) {
-	r := NewResolver(testTargets())
+// A log whose lines jump between days (two servers' logs merged, say)
+// finishes a day at almost every line: the tally still adds them up per
+// user and day, and holds about as many cells as there are distinct ones.
+func TestTallyJumpingDays(t *testing.T) {
+	tally := NewTally()
+	const lines = 10 * compactMin
+	peak := 0
+	for i := 0; i < lines; i++ {
+		tally.Add(int32(i%7), Day(20260301+i%2), SourceWeb, int64(i%100), 1)
+		peak = max(peak, len(tally.cells))
+	}
+	if peak > 2*14+compactMin {
+		t.Errorf("the tally held %d cells for 14 distinct ones", peak)
+	}
+	got := map[string]Sum{}
+	for _, c := range tally.Cells() {
+		got[fmt.Sprintf("%d/%d", c.User, c.Day)] = c.Sum
+	}
+	want := map[string]Sum{}
+	for i := 0; i < lines; i++ {
+		k := fmt.Sprintf("%d/%d", i%7, 20260301+i%2)
+		s := want[k]
+		s.add(Sum{Bytes: int64(i % 100), Hits: 1})
+		want[k] = s
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("cells %v, want %v", got, want)
+	}
+}
+
+// The host cache holds at most half its slots; names beyond it, and names
+// too long for a slot, are still attributed and summed right.
+func TestHostCacheIsBounded(t *testing.T) {
+	tg := testTargets()
+	var b strings.Builder
 	for i := 0; i < hostCacheSlots; i++ {
-		if u := r.Host([]byte(fmt.Sprintf("x%d.example.com", i))); u != 0 {
-			t.Fatalf("x%d.example.com -> %d", i, u)
-		}
+		fmt.Fprintf(&b, "x%d.example.com 192.0.2.1 - - [14/Mar/2026:10:00:00 +0100] \"GET / HTTP/1.1\" 200 1\n", i)
 	}
-	if r.cache.used > hostCacheSlots/2 || len(r.cache.slots) > hostCacheSlots {
-		t.Errorf("cache holds %d in %d slots", r.cache.used, len(r.cache.slots))
+	long := strings.Repeat("a", maxCachedHost+1) + ".other.org"
+	for _, h := range []string{"www.shop.example.com", "www.shop.example.com", long, long} {
+		fmt.Fprintf(&b, "%s 192.0.2.1 - - [14/Mar/2026:10:00:00 +0100] \"GET / HTTP/1.1\" 200 10\n", h)
 	}
-	// Names beyond the cache still resolve.
-	if u := r.Host([]byte("www.shop.example.com")); r.t.Users[u] != 2 {
-		t.Errorf("www.shop.example.com -> user %d", r.t.Users[u])
+	tally := NewTally()
+	p := VCombined{}.NewParser(NewResolver(tg), tally).(*vcombinedParser)
+	p.Parse([]byte(b.String()))
+	if p.hosts.used > hostCacheSlots/2 || len(p.hosts.slots) > hostCacheSlots {
+		t.Errorf("cache holds %d in %d slots", p.hosts.used, len(p.hosts.slots))
 	}
-	long := []byte(strings.Repeat("a", 60) + ".other.org")
-	if u := r.Host(long); r.t.Users[u] != 4 {
-		t.Errorf("long name -> user %d", r.t.Users[u])
+	p.Flush()
+	want := "1 20260314 web 16384 16384\n2 20260314 web 20 2\n4 20260314 web 20 2\n"
+	if got := sums(tg, tally); got != want {
+		t.Errorf("sums:\n%s\nwant:\n%s", got, want)
 	}
 }
 

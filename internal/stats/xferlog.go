@@ -33,6 +33,9 @@ type xferlogParser struct {
 	t *Tally
 }
 
+// Flush implements Parser: an xferlog parser counts every line at once.
+func (p *xferlogParser) Flush() {}
+
 // Parse implements Parser.
 func (p *xferlogParser) Parse(buf []byte) {
 	p.t.Bytes += int64(len(buf))
