@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -428,63 +429,166 @@ func statsHex(s string) bool {
 // statsDayOf is yyyymmdd of t.
 func statsDayOf(t time.Time) int { return t.Year()*10000 + int(t.Month())*100 + t.Day() }
 
-// encodeDays writes the days column: "d:wb,wh,fb,fh,mb,mh" per day of the
+// trafficDays are the figures of the days of a month, indexed by day
+// (1–31; 0 unused): an array, not a map, because a run fills ~30 days of a
+// thousand users' months and a map per month cost more than the rest of
+// the arithmetic.
+type trafficDays [32]Traffic
+
+// appendDays appends the days column: "d:wb,wh,fb,fh,mb,mh" per day of the
 // month with traffic, in day order, joined by ";".
-func encodeDays(days map[int]Traffic) string {
-	keys := make([]int, 0, len(days))
-	for d, t := range days {
-		if t != (Traffic{}) {
-			keys = append(keys, d)
+func appendDays(b []byte, days *trafficDays) []byte {
+	first := true
+	for d := 1; d < len(days); d++ {
+		t := &days[d]
+		if *t == (Traffic{}) {
+			continue
 		}
-	}
-	slices.Sort(keys)
-	var b []byte
-	for i, d := range keys {
-		t := days[d]
-		if i > 0 {
+		if !first {
 			b = append(b, ';')
 		}
+		first = false
 		b = strconv.AppendInt(b, int64(d), 10)
-		for j, v := range []int64{t.WebBytes, t.WebHits, t.FTPBytes, t.FTPHits, t.MailBytes, t.MailHits} {
-			if j == 0 {
-				b = append(b, ':')
-			} else {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, v, 10)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, t.WebBytes, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, t.WebHits, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, t.FTPBytes, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, t.FTPHits, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, t.MailBytes, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, t.MailHits, 10)
+	}
+	return b
+}
+
+// encodeDays writes the days column of days (1–31).
+func encodeDays(days map[int]Traffic) string {
+	var a trafficDays
+	for d, t := range days {
+		if d >= 1 && d < len(a) {
+			a[d] = t
 		}
 	}
-	return string(b)
+	return string(appendDays(nil, &a))
 }
 
 // decodeDays reads the days column.
 func decodeDays(s string) (map[int]Traffic, error) {
 	out := map[int]Traffic{}
-	if s == "" {
-		return out, nil
-	}
-	for _, part := range strings.Split(s, ";") {
-		d, vals, ok := strings.Cut(part, ":")
-		day, err := strconv.Atoi(d)
-		f := strings.Split(vals, ",")
-		if !ok || err != nil || day < 1 || day > 31 || len(f) != 6 {
-			return nil, fmt.Errorf("traffic days %q: bad entry %q", s, part)
-		}
-		var v [6]int64
-		for i := range f {
-			if v[i], err = strconv.ParseInt(f[i], 10, 64); err != nil || v[i] < 0 {
-				return nil, fmt.Errorf("traffic days %q: bad entry %q", s, part)
-			}
-		}
-		out[day] = Traffic{WebBytes: v[0], WebHits: v[1], FTPBytes: v[2], FTPHits: v[3], MailBytes: v[4], MailHits: v[5]}
+	err := parseDays(s, func(day int, t Traffic) { out[day] = t })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
+// parseDays hands each entry of a days column to fn, in the column's
+// order. It reads the column where the driver keeps it ([]byte) without
+// copying it, and parses plain digits itself: a warm run reads a thousand
+// columns of thirty entries.
+func parseDays[S string | []byte](s S, fn func(day int, t Traffic)) error {
+	if len(s) == 0 {
+		return nil
+	}
+	rest := s
+	for {
+		part, last := rest, true
+		if i := indexByte(rest, ';'); i >= 0 {
+			part, rest, last = rest[:i], rest[i+1:], false
+		}
+		colon := indexByte(part, ':')
+		if colon < 0 {
+			return badDays(s, part)
+		}
+		day, ok := daysInt(part[:colon])
+		if !ok || day < 1 || day > 31 {
+			return badDays(s, part)
+		}
+		vals := part[colon+1:]
+		var v [6]int64
+		for i := range v {
+			f := vals
+			if j := indexByte(vals, ','); j >= 0 {
+				if i == len(v)-1 {
+					return badDays(s, part) // more than six figures
+				}
+				f, vals = vals[:j], vals[j+1:]
+			} else if i < len(v)-1 {
+				return badDays(s, part) // fewer than six
+			}
+			if v[i], ok = daysInt(f); !ok || v[i] < 0 {
+				return badDays(s, part)
+			}
+		}
+		fn(int(day), Traffic{WebBytes: v[0], WebHits: v[1], FTPBytes: v[2], FTPHits: v[3], MailBytes: v[4], MailHits: v[5]})
+		if last {
+			return nil
+		}
+	}
+}
+
+func indexByte[S string | []byte](s S, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// daysInt parses a figure of the days column like strconv.ParseInt(f, 10,
+// 64): up to 18 plain digits directly, anything else (a sign, overflow,
+// garbage) through strconv.
+func daysInt[S string | []byte](f S) (int64, bool) {
+	if len(f) == 0 || len(f) > 18 {
+		n, err := strconv.ParseInt(string(f), 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if c < '0' || c > '9' {
+			n, err := strconv.ParseInt(string(f), 10, 64)
+			return n, err == nil
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func badDays[S string | []byte](s, part S) error {
+	return fmt.Errorf("traffic days %q: bad entry %q", string(s), string(part))
+}
+
 // monthRow is a traffic_monthly row being merged.
 type monthRow struct {
+	user  int64
+	month int
 	Traffic
-	days map[int]Traffic
+	days trafficDays
+}
+
+// resellerMonth is a reseller's traffic per day of a month, with the days
+// that had cells (a day whose cells were all zero still gets its row).
+type resellerMonth struct {
+	days trafficDays
+	seen uint32 // bit d: day d had a cell
+}
+
+// userUse is what CommitTraffic needs of a user: its reseller (0 none)
+// and its measured traffic use (-1 when none is recorded).
+type userUse struct{ parent, used int64 }
+
+// cellOrder orders cells by user and day, the collector's order.
+func cellOrder(a, b TrafficCell) int {
+	if a.UserID != b.UserID {
+		return cmp.Compare(a.UserID, b.UserID)
+	}
+	return cmp.Compare(a.Day, b.Day)
 }
 
 // CommitTraffic stores one collector run in one transaction: the sums it
@@ -498,6 +602,26 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 	if err := b.validate(); err != nil {
 		return 0, err
 	}
+	// The collector hands the cells over ordered by user and day (a copy
+	// is sorted otherwise): a user's month is then a run of the slice,
+	// and the rows come out in primary-key order, which appends to the
+	// B-tree instead of splitting pages all over it.
+	cells := b.Cells
+	if !slices.IsSortedFunc(cells, cellOrder) {
+		cells = slices.Clone(cells)
+		slices.SortFunc(cells, cellOrder)
+	}
+	var ids []int64
+	nRows := 0
+	for i, c := range cells {
+		switch {
+		case i == 0 || c.UserID != cells[i-1].UserID:
+			ids = append(ids, c.UserID)
+			nRows++
+		case c.Day/100 != cells[i-1].Day/100:
+			nRows++
+		}
+	}
 	changed := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// The generation check also takes the counters row's lock, so
@@ -509,78 +633,107 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return panel.Conflict("", "err.stats.concurrent")
 		}
-		// The users' resellers; traffic of users deleted since the run
-		// began is unassigned.
-		parents := map[int64]int64{}
-		var ids []int64
-		for _, c := range b.Cells {
-			if _, ok := parents[c.UserID]; !ok {
-				parents[c.UserID] = 0
-				ids = append(ids, c.UserID)
-			}
-		}
-		exists := map[int64]bool{}
-		err = s.inChunks(ctx, tx, `SELECT id, COALESCE(parent_id, 0) FROM accounts WHERE role = 'user' AND id IN (%s)`, nil, ids,
+		// The users' resellers and traffic use; traffic of users deleted
+		// since the run began is unassigned.
+		users := make(map[int64]userUse, len(ids))
+		err = s.inChunks(ctx, tx, `SELECT a.id, COALESCE(a.parent_id, 0), COALESCE(u.used, -1) FROM accounts a
+			LEFT JOIN usage u ON u.account_id = a.id AND u.resource = 'traffic'
+			WHERE a.role = 'user' AND a.id IN (%s)`, nil, ids,
 			func(rows *sql.Rows) error {
-				var id, parent int64
-				if err := rows.Scan(&id, &parent); err != nil {
+				var id int64
+				var u userUse
+				if err := rows.Scan(&id, &u.parent, &u.used); err != nil {
 					return err
 				}
-				parents[id], exists[id] = parent, true
+				users[id] = u
 				return nil
 			})
 		if err != nil {
 			return err
 		}
-		monthly := map[userAt]*monthRow{}
-		resellerDaily := map[userAt]*Traffic{}
-		months := map[int][]int64{} // month → users with traffic in it
-		unassigned := b.Unassigned
-		for _, c := range b.Cells {
-			if !exists[c.UserID] {
-				unassigned = append(unassigned, UnassignedCell{Day: c.Day, Source: c.Source, Name: DeletedUserName, Bytes: c.Bytes, Hits: c.Hits})
+		monthly := make([]monthRow, 0, nRows)
+		resellers := map[userAt]*resellerMonth{}
+		unassigned := slices.Clip(b.Unassigned) // appending must not write into the caller's array
+		var months []int
+		for i := 0; i < len(cells); {
+			user := cells[i].UserID
+			end := i + 1
+			for end < len(cells) && cells[end].UserID == user {
+				end++
+			}
+			who, ok := users[user]
+			if !ok {
+				for _, c := range cells[i:end] {
+					unassigned = append(unassigned, UnassignedCell{Day: c.Day, Source: c.Source, Name: DeletedUserName, Bytes: c.Bytes, Hits: c.Hits})
+				}
+				i = end
 				continue
 			}
-			k := userAt{c.UserID, c.Day / 100}
-			m := monthly[k]
-			if m == nil {
-				m = &monthRow{days: map[int]Traffic{}}
-				monthly[k] = m
-				months[k.at] = append(months[k.at], c.UserID)
-			}
-			m.add(c.Source, c.Bytes, c.Hits)
-			d := m.days[c.Day%100]
-			d.add(c.Source, c.Bytes, c.Hits)
-			m.days[c.Day%100] = d
-			if p := parents[c.UserID]; p != 0 {
-				rk := userAt{p, c.Day}
-				if resellerDaily[rk] == nil {
-					resellerDaily[rk] = &Traffic{}
+			for i < end {
+				month := cells[i].Day / 100
+				monthly = append(monthly, monthRow{user: user, month: month})
+				m := &monthly[len(monthly)-1]
+				var seen uint32
+				for ; i < end && cells[i].Day/100 == month; i++ {
+					c := &cells[i]
+					m.add(c.Source, c.Bytes, c.Hits)
+					m.days[c.Day%100].add(c.Source, c.Bytes, c.Hits)
+					seen |= 1 << (c.Day % 100)
 				}
-				resellerDaily[rk].add(c.Source, c.Bytes, c.Hits)
+				if !slices.Contains(months, month) {
+					months = append(months, month)
+				}
+				if who.parent == 0 {
+					continue
+				}
+				k := userAt{who.parent, month}
+				r := resellers[k]
+				if r == nil {
+					r = &resellerMonth{}
+					resellers[k] = r
+				}
+				r.seen |= seen
+				for d := 1; d < len(r.days); d++ {
+					if seen&(1<<d) != 0 {
+						r.days[d].plus(m.days[d])
+					}
+				}
 			}
 		}
 		// Each user's month is one row: read what is there, add, write
 		// back the sums.
-		for month, users := range months {
+		var with []int64
+		var old trafficDays
+		for _, month := range months {
+			with = with[:0]
+			for k := range monthly {
+				if monthly[k].month == month {
+					with = append(with, monthly[k].user)
+				}
+			}
 			err := s.inChunks(ctx, tx, `SELECT account_id, `+trafficCols+`, days FROM traffic_monthly WHERE month = ? AND account_id IN (%s)`,
-				[]any{month}, users, func(rows *sql.Rows) error {
+				[]any{month}, with, func(rows *sql.Rows) error {
 					var id int64
 					var t Traffic
 					var days string
-					if err := rows.Scan(append(append([]any{&id}, t.scanArgs()...), &days)...); err != nil {
+					if err := rows.Scan(&id, &t.WebBytes, &t.WebHits, &t.FTPBytes, &t.FTPHits, &t.MailBytes, &t.MailHits, &days); err != nil {
 						return err
 					}
-					old, err := decodeDays(days)
-					if err != nil {
-						return err
+					k := sort.Search(len(monthly), func(k int) bool {
+						m := &monthly[k]
+						return m.user > id || m.user == id && m.month >= month
+					})
+					if k == len(monthly) || monthly[k].user != id || monthly[k].month != month {
+						return fmt.Errorf("traffic per month: row of user %d not asked for", id)
 					}
-					m := monthly[userAt{id, month}]
+					m := &monthly[k]
 					m.plus(t)
-					for d, x := range old {
-						y := m.days[d]
-						y.plus(x)
-						m.days[d] = y
+					old = trafficDays{}
+					if err := parseDays(days, func(d int, x Traffic) { old[d] = x }); err != nil {
+						return err
+					}
+					for d := 1; d < len(old); d++ {
+						m.days[d].plus(old[d])
 					}
 					return nil
 				})
@@ -588,44 +741,48 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 				return err
 			}
 		}
-		keys := make([]userAt, 0, len(monthly))
+		// All days columns go into one buffer and one string; each row's
+		// argument is a slice of it.
+		ends := make([]int, len(monthly))
+		buf := make([]byte, 0, 64*len(cells)+16)
 		for k := range monthly {
-			keys = append(keys, k)
+			buf = appendDays(buf, &monthly[k].days)
+			ends[k] = len(buf)
 		}
-		sortUserAt(keys)
-		const perStmt = 100
-		for i := 0; i < len(keys); i += perStmt {
-			chunk := keys[i:min(i+perStmt, len(keys))]
-			args := make([]any, 0, len(chunk)*10)
-			for _, k := range chunk {
-				m := monthly[k]
-				args = append(args, k.user, k.at, m.WebBytes, m.WebHits, m.FTPBytes, m.FTPHits, m.MailBytes, m.MailHits, m.Bytes(), encodeDays(m.days))
-			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO traffic_monthly (account_id, month, `+trafficCols+`, bytes, days) VALUES `+
-				valuesRows(len(chunk), 10)+` ON CONFLICT (account_id, month) DO UPDATE SET `+trafficSetCols(func(c string) string { return "excluded." + c })+
-				`, bytes = excluded.bytes, days = excluded.days`), args...)
-			if err != nil {
-				return panel.Internal(fmt.Errorf("traffic per month: %w", err))
-			}
+		allDays := string(buf)
+		args := make([]any, 0, 10*len(monthly))
+		start := 0
+		for k := range monthly {
+			m := &monthly[k]
+			args = append(args, m.user, m.month, m.WebBytes, m.WebHits, m.FTPBytes, m.FTPHits, m.MailBytes, m.MailHits, m.Bytes(), allDays[start:ends[k]])
+			start = ends[k]
 		}
-		rkeys := make([]userAt, 0, len(resellerDaily))
-		for k := range resellerDaily {
+		err = s.bulkExec(ctx, tx, "traffic per month", `INSERT INTO traffic_monthly (account_id, month, `+trafficCols+`, bytes, days) VALUES `,
+			` ON CONFLICT (account_id, month) DO UPDATE SET `+trafficSetCols(func(c string) string { return "excluded." + c })+
+				`, bytes = excluded.bytes, days = excluded.days`, 10, args)
+		if err != nil {
+			return err
+		}
+		rkeys := make([]userAt, 0, len(resellers))
+		for k := range resellers {
 			rkeys = append(rkeys, k)
 		}
 		sortUserAt(rkeys)
-		for i := 0; i < len(rkeys); i += perStmt {
-			chunk := rkeys[i:min(i+perStmt, len(rkeys))]
-			args := make([]any, 0, len(chunk)*8)
-			for _, k := range chunk {
-				t := resellerDaily[k]
-				args = append(args, k.user, k.at, t.WebBytes, t.WebHits, t.FTPBytes, t.FTPHits, t.MailBytes, t.MailHits)
+		args = args[:0]
+		for _, k := range rkeys {
+			r := resellers[k]
+			for d := 1; d < len(r.days); d++ {
+				if r.seen&(1<<d) != 0 {
+					t := &r.days[d]
+					args = append(args, k.user, k.at*100+d, t.WebBytes, t.WebHits, t.FTPBytes, t.FTPHits, t.MailBytes, t.MailHits)
+				}
 			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO traffic_reseller_daily (reseller_id, day, `+trafficCols+`) VALUES `+
-				valuesRows(len(chunk), 8)+` ON CONFLICT (reseller_id, day) DO UPDATE SET `+
-				trafficSetCols(func(c string) string { return "traffic_reseller_daily." + c + " + excluded." + c })), args...)
-			if err != nil {
-				return panel.Internal(fmt.Errorf("reseller traffic per day: %w", err))
-			}
+		}
+		err = s.bulkExec(ctx, tx, "reseller traffic per day", `INSERT INTO traffic_reseller_daily (reseller_id, day, `+trafficCols+`) VALUES `,
+			` ON CONFLICT (reseller_id, day) DO UPDATE SET `+
+				trafficSetCols(func(c string) string { return "traffic_reseller_daily." + c + " + excluded." + c }), 8, args)
+		if err != nil {
+			return err
 		}
 		unassignedHits, err := s.addUnassigned(ctx, tx, unassigned)
 		if err != nil {
@@ -668,13 +825,7 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 		if b.UsageMonth == 0 {
 			return nil
 		}
-		fresh := map[int64]int64{} // user → traffic of UsageMonth in bytes
-		for k, m := range monthly {
-			if k.at == b.UsageMonth {
-				fresh[k.user] = m.Bytes()
-			}
-		}
-		changed, err = s.trafficUsage(ctx, tx, b.UsageMonth, fresh)
+		changed, err = s.trafficUsage(ctx, tx, b.UsageMonth, monthly, users)
 		return err
 	})
 	if err != nil {
@@ -683,32 +834,23 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 	return changed, nil
 }
 
-// trafficUsage sets the measured traffic use (LIM-3) of the users in fresh
-// (user → bytes in month) and of every user whose figure is from an
-// earlier month, like SetUsage does, with the reseller totals in step,
-// and returns how many changed.
-func (s *Store) trafficUsage(ctx context.Context, tx *sql.Tx, month int, fresh map[int64]int64) (int, error) {
-	type cur struct{ parent, used int64 }
-	have := map[int64]cur{}
-	scan := func(rows *sql.Rows) error {
-		var id int64
-		var c cur
-		if err := rows.Scan(&id, &c.parent, &c.used); err != nil {
-			return err
+// trafficUsage sets the measured traffic use (LIM-3) of the users with a
+// row of month in monthly (merged: the month's whole traffic) and of every
+// user whose figure is from an earlier month, like SetUsage does, with the
+// reseller totals in step, and returns how many changed. users holds the
+// reseller and recorded use of everyone in monthly.
+func (s *Store) trafficUsage(ctx context.Context, tx *sql.Tx, month int, monthly []monthRow, users map[int64]userUse) (int, error) {
+	type fresh struct {
+		id, bytes int64
+		userUse
+	}
+	var list []fresh // ordered by id: monthly is
+	for k := range monthly {
+		if m := &monthly[k]; m.month == month {
+			list = append(list, fresh{m.user, m.Bytes(), users[m.user]})
 		}
-		have[id] = c
-		return nil
 	}
-	ids := make([]int64, 0, len(fresh))
-	for id := range fresh {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	err := s.inChunks(ctx, tx, `SELECT a.id, COALESCE(a.parent_id, 0), COALESCE(u.used, -1) FROM accounts a
-		LEFT JOIN usage u ON u.account_id = a.id AND u.resource = 'traffic' WHERE a.id IN (%s)`, nil, ids, scan)
-	if err != nil {
-		return 0, err
-	}
+	inMonth := len(list)
 	// Figures from an earlier month: the month changed, they start over.
 	first := time.Date(month/100, time.Month(month%100), 1, 0, 0, 0, 0, s.now().Location()).Unix()
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT u.account_id, COALESCE(a.parent_id, 0), u.used, COALESCE(m.bytes, 0)
@@ -719,15 +861,13 @@ func (s *Store) trafficUsage(ctx context.Context, tx *sql.Tx, month int, fresh m
 		return 0, panel.Internal(fmt.Errorf("traffic use: %w", err))
 	}
 	for rows.Next() {
-		var id, bytes int64
-		var c cur
-		if err := rows.Scan(&id, &c.parent, &c.used, &bytes); err != nil {
+		var f fresh
+		if err := rows.Scan(&f.id, &f.parent, &f.used, &f.bytes); err != nil {
 			rows.Close()
 			return 0, panel.Internal(err)
 		}
-		if _, ok := fresh[id]; !ok {
-			fresh[id], have[id] = bytes, c
-			ids = append(ids, id)
+		if _, found := slices.BinarySearchFunc(list[:inMonth], f.id, func(x fresh, id int64) int { return cmp.Compare(x.id, id) }); !found {
+			list = append(list, f)
 		}
 	}
 	rows.Close()
@@ -736,32 +876,25 @@ func (s *Store) trafficUsage(ctx context.Context, tx *sql.Tx, month int, fresh m
 	}
 	now := s.now().Unix()
 	deltas := map[int64]totalsDelta{}
-	var args []any
-	for _, id := range ids {
-		c, ok := have[id]
-		if !ok {
-			continue // deleted meanwhile
-		}
-		mb := BytesToMB(fresh[id])
-		if mb == c.used || c.used == -1 && mb == 0 {
+	args := make([]any, 0, 4*len(list))
+	for _, f := range list {
+		mb := BytesToMB(f.bytes)
+		if mb == f.used || f.used == -1 && mb == 0 {
 			continue
 		}
-		args = append(args, id, string(panel.ResTraffic), mb, now)
-		if c.parent == 0 {
+		args = append(args, f.id, string(panel.ResTraffic), mb, now)
+		if f.parent == 0 {
 			continue
 		}
-		if deltas[c.parent] == nil {
-			deltas[c.parent] = totalsDelta{}
+		if deltas[f.parent] == nil {
+			deltas[f.parent] = totalsDelta{}
 		}
-		deltas[c.parent].row(panel.ResTraffic).used += mb - max(c.used, 0)
+		deltas[f.parent].row(panel.ResTraffic).used += mb - max(f.used, 0)
 	}
-	const perStmt = 100
-	for i := 0; i < len(args); i += 4 * perStmt {
-		chunk := args[i:min(i+4*perStmt, len(args))]
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO usage (account_id, resource, used, measured_at) VALUES `+valuesRows(len(chunk)/4, 4)+`
-			ON CONFLICT (account_id, resource) DO UPDATE SET used = excluded.used, measured_at = excluded.measured_at`), chunk...); err != nil {
-			return 0, panel.Internal(fmt.Errorf("traffic use: %w", err))
-		}
+	err = s.bulkExec(ctx, tx, "traffic use", `INSERT INTO usage (account_id, resource, used, measured_at) VALUES `,
+		` ON CONFLICT (account_id, resource) DO UPDATE SET used = excluded.used, measured_at = excluded.measured_at`, 4, args)
+	if err != nil {
+		return 0, err
 	}
 	changed := len(args) / 4
 	for parent, d := range deltas {
@@ -772,42 +905,74 @@ func (s *Store) trafficUsage(ctx context.Context, tx *sql.Tx, month int, fresh m
 	return changed, nil
 }
 
+// unassignedOrder orders unassigned cells by the primary key of
+// traffic_unassigned (day, source, name).
+func unassignedOrder(a, b UnassignedCell) int {
+	if a.Day != b.Day {
+		return cmp.Compare(a.Day, b.Day)
+	}
+	if a.Source != b.Source {
+		return strings.Compare(a.Source, b.Source)
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
 // addUnassigned adds traffic of unknown names and returns its hits.
 func (s *Store) addUnassigned(ctx context.Context, tx *sql.Tx, cells []UnassignedCell) (int64, error) {
-	// The same name may come twice (a deleted user's cells): sum first.
-	type key struct {
-		day          int
-		source, name string
-	}
-	sums := map[key]*UnassignedCell{}
-	var keys []key
-	for _, u := range cells {
-		k := key{u.Day, u.Source, u.Name}
-		if sums[k] == nil {
-			sums[k] = &UnassignedCell{Day: u.Day, Source: u.Source, Name: u.Name}
-			keys = append(keys, k)
-		}
-		sums[k].Bytes += u.Bytes
-		sums[k].Hits += u.Hits
-	}
+	// The same name may come twice (a deleted user's cells): in key order
+	// the cells of a key are neighbours and add up in one pass.
+	cells = slices.Clone(cells)
+	slices.SortFunc(cells, unassignedOrder)
 	var hits int64
-	const perStmt = 100
-	for i := 0; i < len(keys); i += perStmt {
-		chunk := keys[i:min(i+perStmt, len(keys))]
-		args := make([]any, 0, len(chunk)*5)
-		for _, k := range chunk {
-			u := sums[k]
-			args = append(args, u.Day, u.Source, u.Name, u.Bytes, u.Hits)
-			hits += u.Hits
+	args := make([]any, 0, 5*len(cells))
+	for i := 0; i < len(cells); {
+		u := cells[i]
+		for i++; i < len(cells) && unassignedOrder(cells[i], u) == 0; i++ {
+			u.Bytes += cells[i].Bytes
+			u.Hits += cells[i].Hits
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO traffic_unassigned (day, source, name, bytes, hits) VALUES `+
-			valuesRows(len(chunk), 5)+` ON CONFLICT (day, source, name) DO UPDATE SET
-			bytes = traffic_unassigned.bytes + excluded.bytes, hits = traffic_unassigned.hits + excluded.hits`), args...)
-		if err != nil {
-			return 0, panel.Internal(fmt.Errorf("unassigned traffic: %w", err))
-		}
+		args = append(args, u.Day, u.Source, u.Name, u.Bytes, u.Hits)
+		hits += u.Hits
+	}
+	err := s.bulkExec(ctx, tx, "unassigned traffic", `INSERT INTO traffic_unassigned (day, source, name, bytes, hits) VALUES `,
+		` ON CONFLICT (day, source, name) DO UPDATE SET
+			bytes = traffic_unassigned.bytes + excluded.bytes, hits = traffic_unassigned.hits + excluded.hits`, 5, args)
+	if err != nil {
+		return 0, err
 	}
 	return hits, nil
+}
+
+// bulkRows is how many rows one bulk statement writes.
+const bulkRows = 100
+
+// bulkExec runs head + "(?, …), (?, …)…" + tail over args, rows of cols
+// arguments each, bulkRows rows a statement. The statement of full
+// chunks is prepared once: SQLite (compiled to Go here) takes longer to
+// parse a long VALUES list than to run it.
+func (s *Store) bulkExec(ctx context.Context, tx *sql.Tx, what, head, tail string, cols int, args []any) error {
+	n := len(args) / cols
+	done := 0
+	if full := n / bulkRows; full > 1 {
+		stmt, err := tx.PrepareContext(ctx, s.q(head+valuesRows(bulkRows, cols)+tail))
+		if err != nil {
+			return panel.Internal(fmt.Errorf("%s: %w", what, err))
+		}
+		defer stmt.Close()
+		for ; done+bulkRows <= n; done += bulkRows {
+			if _, err := stmt.ExecContext(ctx, args[done*cols:(done+bulkRows)*cols]...); err != nil {
+				return panel.Internal(fmt.Errorf("%s: %w", what, err))
+			}
+		}
+	}
+	for done < n {
+		rows := min(bulkRows, n-done)
+		if _, err := tx.ExecContext(ctx, s.q(head+valuesRows(rows, cols)+tail), args[done*cols:(done+rows)*cols]...); err != nil {
+			return panel.Internal(fmt.Errorf("%s: %w", what, err))
+		}
+		done += rows
+	}
+	return nil
 }
 
 // inChunks runs query, whose "%s" is filled with placeholders for a chunk

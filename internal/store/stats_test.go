@@ -1,8 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -427,4 +434,295 @@ func TestTrafficDaysEncoding(t *testing.T) {
 			t.Errorf("decodeDays(%q) passed", bad)
 		}
 	}
+}
+
+// refEncodeDays and refDecodeDays are the days column as first written
+// (maps, strings.Split, strconv): the fast code must read and write the
+// very same.
+func refEncodeDays(days map[int]Traffic) string {
+	var keys []int
+	for d, t := range days {
+		if t != (Traffic{}) {
+			keys = append(keys, d)
+		}
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, d := range keys {
+		t := days[d]
+		parts = append(parts, fmt.Sprintf("%d:%d,%d,%d,%d,%d,%d", d, t.WebBytes, t.WebHits, t.FTPBytes, t.FTPHits, t.MailBytes, t.MailHits))
+	}
+	return strings.Join(parts, ";")
+}
+
+func refDecodeDays(s string) (map[int]Traffic, error) {
+	out := map[int]Traffic{}
+	if s == "" {
+		return out, nil
+	}
+	for _, part := range strings.Split(s, ";") {
+		d, vals, ok := strings.Cut(part, ":")
+		day, err := strconv.Atoi(d)
+		f := strings.Split(vals, ",")
+		if !ok || err != nil || day < 1 || day > 31 || len(f) != 6 {
+			return nil, fmt.Errorf("bad %q", part)
+		}
+		var v [6]int64
+		for i := range f {
+			if v[i], err = strconv.ParseInt(f[i], 10, 64); err != nil || v[i] < 0 {
+				return nil, fmt.Errorf("bad %q", part)
+			}
+		}
+		out[day] = Traffic{WebBytes: v[0], WebHits: v[1], FTPBytes: v[2], FTPHits: v[3], MailBytes: v[4], MailHits: v[5]}
+	}
+	return out, nil
+}
+
+var daysSeeds = []string{
+	"", "1:10,1,0,0,0,0;31:0,0,1099511627776,2,3,4", "1:0,0,0,0,0,0", "+1:1,2,3,4,5,6", "01:+5,0,0,0,0,0",
+	"1:-0,0,0,0,0,0", "2:1,1,1,1,1,1;2:2,2,2,2,2,2", "9:9223372036854775807,0,0,0,0,0",
+	"9:9223372036854775808,0,0,0,0,0", "9:99999999999999999999,0,0,0,0,0", "1:0,0,0,0,0,0,0", "1:0,0,0,0,0",
+	"1:0,0,0,0,0,", "1:,0,0,0,0,0", ";", "1:0,0,0,0,0,0;", ";1:0,0,0,0,0,0", "0:0,0,0,0,0,0", "32:0,0,0,0,0,0",
+	"x", "1", "1:", ":", "1:0,0,0,0,0,0:0", "1:0x1,0,0,0,0,0", "1:1_0,0,0,0,0,0", "1:0,0,0,0,0,-1", "-1:0,0,0,0,0,0",
+	"1:0,0, 0,0,0,0", " 1:0,0,0,0,0,0", "1:000000000000000000001,0,0,0,0,0",
+}
+
+// The days column reads every input, good or bad, like the reference.
+func FuzzDecodeDays(f *testing.F) {
+	for _, s := range daysSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := decodeDays(s)
+		want, werr := refDecodeDays(s)
+		if (err == nil) != (werr == nil) || !maps.Equal(got, want) {
+			t.Fatalf("decodeDays(%q) = %v, %v; reference %v, %v", s, got, err, want, werr)
+		}
+		var fromBytes []int
+		if err := parseDays([]byte(s), func(d int, _ Traffic) { fromBytes = append(fromBytes, d) }); (err == nil) != (werr == nil) {
+			t.Fatalf("parseDays([]byte(%q)): %v, reference %v", s, err, werr)
+		}
+		if werr == nil {
+			var a trafficDays
+			for d, x := range want {
+				a[d] = x
+			}
+			if enc := string(appendDays(nil, &a)); enc != refEncodeDays(want) {
+				t.Fatalf("appendDays(%v) = %q, reference %q", want, enc, refEncodeDays(want))
+			}
+		}
+	})
+}
+
+// trafficModel is what the tables must hold after a series of runs,
+// computed the plain way.
+type trafficModel struct {
+	monthly    map[userAt]*refMonth
+	resellers  map[userAt]Traffic // reseller, day
+	unassigned map[string]Traffic // "day source name", web figures only
+	used       map[int64]int64
+}
+
+type refMonth struct {
+	Traffic
+	days map[int]Traffic
+}
+
+func (m *trafficModel) apply(b TrafficBatch, parents map[int64]int64, deleted map[int64]bool) int {
+	for _, c := range b.Cells {
+		if deleted[c.UserID] {
+			k := fmt.Sprintf("%d %s %s", c.Day, c.Source, DeletedUserName)
+			x := m.unassigned[k]
+			x.add("web", c.Bytes, c.Hits)
+			m.unassigned[k] = x
+			continue
+		}
+		k := userAt{c.UserID, c.Day / 100}
+		if m.monthly[k] == nil {
+			m.monthly[k] = &refMonth{days: map[int]Traffic{}}
+		}
+		r := m.monthly[k]
+		r.add(c.Source, c.Bytes, c.Hits)
+		d := r.days[c.Day%100]
+		d.add(c.Source, c.Bytes, c.Hits)
+		r.days[c.Day%100] = d
+		rk := userAt{parents[c.UserID], c.Day}
+		x := m.resellers[rk]
+		x.add(c.Source, c.Bytes, c.Hits)
+		m.resellers[rk] = x
+	}
+	for _, u := range b.Unassigned {
+		k := fmt.Sprintf("%d %s %s", u.Day, u.Source, u.Name)
+		x := m.unassigned[k]
+		x.add("web", u.Bytes, u.Hits)
+		m.unassigned[k] = x
+	}
+	changed := 0
+	for k, r := range m.monthly {
+		if k.at != b.UsageMonth {
+			continue
+		}
+		mb := BytesToMB(r.Bytes())
+		old, ok := m.used[k.user]
+		if ok && old != mb || !ok && mb != 0 {
+			m.used[k.user] = mb
+			changed++
+		}
+	}
+	return changed
+}
+
+// dump returns the model as the tables' dump would show it.
+func (m *trafficModel) dump() []string {
+	var out []string
+	for k, r := range m.monthly {
+		out = append(out, fmt.Sprintf("monthly %d %d %v %d %s", k.user, k.at, r.Traffic, r.Bytes(), refEncodeDays(r.days)))
+	}
+	for k, t := range m.resellers {
+		out = append(out, fmt.Sprintf("reseller %d %d %v", k.user, k.at, t))
+	}
+	for k, t := range m.unassigned {
+		out = append(out, fmt.Sprintf("unassigned %s %d %d", k, t.WebBytes, t.WebHits))
+	}
+	for u, mb := range m.used {
+		out = append(out, fmt.Sprintf("used %d %d", u, mb))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func dumpTraffic(t *testing.T, s *Store) []string {
+	t.Helper()
+	var out []string
+	q := func(query string, row func(rows *sql.Rows) (string, error)) {
+		rows, err := s.db.Query(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			line, err := row(rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q(`SELECT account_id, month, `+trafficCols+`, bytes, days FROM traffic_monthly`, func(rows *sql.Rows) (string, error) {
+		var id, bytes int64
+		var month int
+		var tr Traffic
+		var days string
+		err := rows.Scan(append(append([]any{&id, &month}, tr.scanArgs()...), &bytes, &days)...)
+		return fmt.Sprintf("monthly %d %d %v %d %s", id, month, tr, bytes, days), err
+	})
+	q(`SELECT reseller_id, day, `+trafficCols+` FROM traffic_reseller_daily`, func(rows *sql.Rows) (string, error) {
+		var id int64
+		var day int
+		var tr Traffic
+		err := rows.Scan(append([]any{&id, &day}, tr.scanArgs()...)...)
+		return fmt.Sprintf("reseller %d %d %v", id, day, tr), err
+	})
+	q(`SELECT day, source, name, bytes, hits FROM traffic_unassigned`, func(rows *sql.Rows) (string, error) {
+		var day int
+		var src, name string
+		var bytes, hits int64
+		err := rows.Scan(&day, &src, &name, &bytes, &hits)
+		return fmt.Sprintf("unassigned %d %s %s %d %d", day, src, name, bytes, hits), err
+	})
+	q(`SELECT account_id, used FROM usage WHERE resource = 'traffic'`, func(rows *sql.Rows) (string, error) {
+		var id, used int64
+		err := rows.Scan(&id, &used)
+		return fmt.Sprintf("used %d %d", id, used), err
+	})
+	slices.Sort(out)
+	return out
+}
+
+// Runs of many cells, in the collector's order and shuffled, over two
+// months, with zero cells, repeated cells, repeated unknown names and a
+// user deleted between runs, store exactly what adding them up the plain
+// way gives, and the resellers' totals stay the sum of their users' use.
+func TestCommitTrafficMatchesModel(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		f := newTrafficFixture(t, s)
+		parents := map[int64]int64{f.web[1]: f.r1.ID, f.web[2]: f.r1.ID, f.web[3]: f.r1.ID, f.web[4]: f.r2.ID}
+		deleted := map[int64]bool{}
+		m := &trafficModel{monthly: map[userAt]*refMonth{}, resellers: map[userAt]Traffic{}, unassigned: map[string]Traffic{}, used: map[int64]int64{}}
+		rnd := rand.New(rand.NewPCG(5, 2026))
+		batch := func(shuffled bool) TrafficBatch {
+			var b TrafficBatch
+			for range 400 {
+				c := cell(f.web[1+rnd.IntN(4)], []int{202602, 202603}[rnd.IntN(2)]*100+1+rnd.IntN(28),
+					TrafficSources[rnd.IntN(3)], rnd.Int64N(3*BytesPerMB), rnd.Int64N(50))
+				if rnd.IntN(10) == 0 {
+					c.Bytes, c.Hits = 0, 0
+				}
+				b.Cells = append(b.Cells, c)
+			}
+			if !shuffled {
+				slices.SortFunc(b.Cells, func(a, b TrafficCell) int {
+					return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Day, b.Day), strings.Compare(a.Source, b.Source))
+				})
+			}
+			for range 150 {
+				b.Unassigned = append(b.Unassigned, UnassignedCell{Day: 20260301 + rnd.IntN(5), Source: "web",
+					Name: fmt.Sprintf("n%d.example", rnd.IntN(20)), Bytes: rnd.Int64N(1000), Hits: rnd.Int64N(9)})
+			}
+			b.UsageMonth = 202603
+			return b
+		}
+		for run, shuffled := range []bool{true, false, true} {
+			if run == 2 {
+				if err := s.DeleteAccount(ctx, f.a1, f.web[3]); err != nil {
+					t.Fatal(err)
+				}
+				deleted[f.web[3]] = true
+				for k := range m.monthly {
+					if k.user == f.web[3] {
+						delete(m.monthly, k)
+					}
+				}
+				delete(m.used, f.web[3])
+			}
+			b := batch(shuffled)
+			sent := slices.Clone(b.Cells)
+			_, gen, err := s.LogOffsets(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Generation = gen
+			n, err := s.CommitTraffic(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(b.Cells, sent) {
+				t.Errorf("run %d: CommitTraffic changed the caller's cells", run)
+			}
+			if want := m.apply(b, parents, deleted); n != want {
+				t.Errorf("run %d: %d users' use changed, want %d", run, n, want)
+			}
+			got, want := dumpTraffic(t, s), m.dump()
+			if !slices.Equal(got, want) {
+				t.Errorf("run %d: stored\n%s\nwant\n%s", run, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			for _, r := range []panel.Reseller{f.r1, f.r2} {
+				var total, sum int64
+				if err := s.db.QueryRow(s.q(`SELECT used FROM reseller_totals WHERE reseller_id = ? AND resource = 'traffic'`), r.ID).Scan(&total); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.db.QueryRow(s.q(`SELECT COALESCE(SUM(u.used), 0) FROM usage u JOIN accounts a ON a.id = u.account_id
+					WHERE a.parent_id = ? AND u.resource = 'traffic'`), r.ID).Scan(&sum); err != nil {
+					t.Fatal(err)
+				}
+				if total != sum {
+					t.Errorf("run %d: reseller %d traffic total %d, its users' use adds up to %d", run, r.ID, total, sum)
+				}
+			}
+		}
+	})
 }
