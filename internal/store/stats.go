@@ -312,45 +312,33 @@ type TrafficBatch struct {
 const maxUnassignedName = 255
 
 func (b *TrafficBatch) validate() error {
-	src := func(field func() string, s string) error {
-		for _, x := range TrafficSources {
-			if s == x {
-				return nil
-			}
-		}
-		return panel.Invalid(field(), "err.stats.source", s)
-	}
-	okDays := map[int]bool{} // a run has few distinct days and many cells
-	for i, c := range b.Cells {
-		f := func() string { return fmt.Sprintf("cells.%d", i) }
-		if !okDays[c.Day] {
-			if !statsDayOK(c.Day) {
-				return panel.Invalid(f(), "err.stats.day", c.Day)
-			}
-			okDays[c.Day] = true
-		}
+	// Tens of thousands of cells: each is checked without allocating,
+	// the field is named only when one fails.
+	var days statsDays
+	for i := range b.Cells {
+		c := &b.Cells[i]
 		switch {
+		case !days.ok(c.Day):
+			return panel.Invalid(fmt.Sprintf("cells.%d", i), "err.stats.day", c.Day)
 		case c.UserID <= 0:
-			return panel.Invalid(f(), "err.notfound", "user")
+			return panel.Invalid(fmt.Sprintf("cells.%d", i), "err.notfound", "user")
 		case c.Bytes < 0 || c.Hits < 0:
-			return panel.Invalid(f(), "err.stats.negative")
-		}
-		if err := src(f, c.Source); err != nil {
-			return err
+			return panel.Invalid(fmt.Sprintf("cells.%d", i), "err.stats.negative")
+		case !statsSourceOK(c.Source):
+			return panel.Invalid(fmt.Sprintf("cells.%d", i), "err.stats.source", c.Source)
 		}
 	}
-	for i, u := range b.Unassigned {
-		f := func() string { return fmt.Sprintf("unassigned.%d", i) }
+	for i := range b.Unassigned {
+		u := &b.Unassigned[i]
 		switch {
-		case !okDays[u.Day] && !statsDayOK(u.Day):
-			return panel.Invalid(f(), "err.stats.day", u.Day)
+		case !days.ok(u.Day):
+			return panel.Invalid(fmt.Sprintf("unassigned.%d", i), "err.stats.day", u.Day)
 		case u.Bytes < 0 || u.Hits < 0:
-			return panel.Invalid(f(), "err.stats.negative")
+			return panel.Invalid(fmt.Sprintf("unassigned.%d", i), "err.stats.negative")
 		case !cleanStatsName(u.Name):
-			return panel.Invalid(f(), "err.stats.name")
-		}
-		if err := src(f, u.Source); err != nil {
-			return err
+			return panel.Invalid(fmt.Sprintf("unassigned.%d", i), "err.stats.name")
+		case !statsSourceOK(u.Source):
+			return panel.Invalid(fmt.Sprintf("unassigned.%d", i), "err.stats.source", u.Source)
 		}
 	}
 	for p, n := range b.Malformed {
@@ -381,6 +369,47 @@ func (b *TrafficBatch) validate() error {
 		return panel.Invalid("month", "err.stats.month")
 	}
 	return nil
+}
+
+func statsSourceOK(s string) bool {
+	for _, x := range TrafficSources {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// statsDays answers statsDayOK for many days: a run has tens of
+// thousands of cells over a few months, so it keeps the valid days of
+// each month as a bit set, the last month's at hand.
+type statsDays struct {
+	month  int
+	valid  uint32 // bit d: day d of month exists
+	months map[int]uint32
+}
+
+func (c *statsDays) ok(d int) bool {
+	day := d % 100
+	if day < 1 || day > 31 {
+		return false
+	}
+	if m := d / 100; m != c.month {
+		v, seen := c.months[m]
+		if !seen {
+			for x := 1; x <= 31; x++ {
+				if statsDayOK(m*100 + x) {
+					v |= 1 << x
+				}
+			}
+			if c.months == nil {
+				c.months = map[int]uint32{}
+			}
+			c.months[m] = v
+		}
+		c.month, c.valid = m, v
+	}
+	return c.valid&(1<<day) != 0
 }
 
 // cleanStatsName: an unassigned name is shown on pages and in the CLI,
@@ -448,22 +477,54 @@ func appendDays(b []byte, days *trafficDays) []byte {
 			b = append(b, ';')
 		}
 		first = false
-		b = strconv.AppendInt(b, int64(d), 10)
+		b = appendFigure(b, int64(d))
 		b = append(b, ':')
-		b = strconv.AppendInt(b, t.WebBytes, 10)
+		b = appendFigure(b, t.WebBytes)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, t.WebHits, 10)
+		b = appendFigure(b, t.WebHits)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, t.FTPBytes, 10)
+		b = appendFigure(b, t.FTPBytes)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, t.FTPHits, 10)
+		b = appendFigure(b, t.FTPHits)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, t.MailBytes, 10)
+		b = appendFigure(b, t.MailBytes)
 		b = append(b, ',')
-		b = strconv.AppendInt(b, t.MailHits, 10)
+		b = appendFigure(b, t.MailHits)
 	}
 	return b
 }
+
+// appendFigure appends v in decimal, as strconv.AppendInt does; a run
+// writes some 200,000 of them, most of them zero or short.
+func appendFigure(b []byte, v int64) []byte {
+	if v < 0 {
+		return strconv.AppendInt(b, v, 10)
+	}
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	var buf [20]byte
+	i := len(buf)
+	for v >= 100 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		v = q
+	}
+	if v >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		i--
+		buf[i] = byte('0' + v)
+	}
+	return append(b, buf[i:]...)
+}
+
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" + "30313233343536373839" +
+	"40414243444546474849" + "50515253545556575859" + "60616263646566676869" + "70717273747576777879" +
+	"80818283848586878889" + "90919293949596979899"
 
 // encodeDays writes the days column of days (1–31).
 func encodeDays(days map[int]Traffic) string {
@@ -478,81 +539,135 @@ func encodeDays(days map[int]Traffic) string {
 
 // decodeDays reads the days column.
 func decodeDays(s string) (map[int]Traffic, error) {
-	out := map[int]Traffic{}
-	err := parseDays(s, func(day int, t Traffic) { out[day] = t })
+	var days trafficDays
+	seen, err := parseDays(s, &days)
 	if err != nil {
 		return nil, err
+	}
+	out := map[int]Traffic{}
+	for d := 1; d < len(days); d++ {
+		if seen&(1<<d) != 0 {
+			out[d] = days[d]
+		}
 	}
 	return out, nil
 }
 
-// parseDays hands each entry of a days column to fn, in the column's
-// order. It reads the column where the driver keeps it ([]byte) without
-// copying it, and parses plain digits itself: a warm run reads a thousand
-// columns of thirty entries.
-func parseDays[S string | []byte](s S, fn func(day int, t Traffic)) error {
-	if len(s) == 0 {
-		return nil
+// parseDays reads a days column into days, each entry setting its day,
+// and returns the set of days named (bit d for day d). A warm run reads a
+// thousand columns of thirty entries: a column as appendDays writes it is
+// read in one pass; anything else (signs, long figures, errors) by
+// parseDaysSlow, whose rules are strconv's.
+func parseDays(s string, days *trafficDays) (uint32, error) {
+	if seen, ok := parseDaysFast(s, days); ok {
+		return seen, nil
 	}
-	rest := s
+	return parseDaysSlow(s, days)
+}
+
+// parseDaysFast reads a column of plain figures (at most 18 digits each);
+// ok is false for anything else.
+func parseDaysFast(s string, days *trafficDays) (seen uint32, ok bool) {
+	if s == "" {
+		return 0, true
+	}
+	i := 0
+	// figure reads the digits at i and what follows them.
+	figure := func() (int64, byte, bool) {
+		start := i
+		var n int64
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			n = n*10 + int64(s[i]-'0')
+			i++
+		}
+		if i == start || i-start > 18 {
+			return 0, 0, false
+		}
+		if i == len(s) {
+			return n, 0, true
+		}
+		i++
+		return n, s[i-1], true
+	}
 	for {
-		part, last := rest, true
-		if i := indexByte(rest, ';'); i >= 0 {
+		day, sep, ok := figure()
+		if !ok || sep != ':' || day < 1 || day > 31 {
+			return 0, false
+		}
+		var v [6]int64
+		for k := range v {
+			if v[k], sep, ok = figure(); !ok || k < len(v)-1 && sep != ',' {
+				return 0, false
+			}
+		}
+		days[day] = Traffic{WebBytes: v[0], WebHits: v[1], FTPBytes: v[2], FTPHits: v[3], MailBytes: v[4], MailHits: v[5]}
+		seen |= 1 << day
+		switch {
+		case sep == 0:
+			return seen, true
+		case sep != ';':
+			return 0, false
+		}
+	}
+}
+
+// parseDaysSlow is parseDays for any column.
+func parseDaysSlow(s string, days *trafficDays) (uint32, error) {
+	var seen uint32
+	if s == "" {
+		return 0, nil
+	}
+	for rest := s; ; {
+		part := rest
+		last := true
+		if i := strings.IndexByte(rest, ';'); i >= 0 {
 			part, rest, last = rest[:i], rest[i+1:], false
 		}
-		colon := indexByte(part, ':')
+		colon := strings.IndexByte(part, ':')
 		if colon < 0 {
-			return badDays(s, part)
+			return 0, badDays(s, part)
 		}
 		day, ok := daysInt(part[:colon])
 		if !ok || day < 1 || day > 31 {
-			return badDays(s, part)
+			return 0, badDays(s, part)
 		}
 		vals := part[colon+1:]
 		var v [6]int64
 		for i := range v {
 			f := vals
-			if j := indexByte(vals, ','); j >= 0 {
+			if j := strings.IndexByte(vals, ','); j >= 0 {
 				if i == len(v)-1 {
-					return badDays(s, part) // more than six figures
+					return 0, badDays(s, part) // more than six figures
 				}
 				f, vals = vals[:j], vals[j+1:]
 			} else if i < len(v)-1 {
-				return badDays(s, part) // fewer than six
+				return 0, badDays(s, part) // fewer than six
 			}
 			if v[i], ok = daysInt(f); !ok || v[i] < 0 {
-				return badDays(s, part)
+				return 0, badDays(s, part)
 			}
 		}
-		fn(int(day), Traffic{WebBytes: v[0], WebHits: v[1], FTPBytes: v[2], FTPHits: v[3], MailBytes: v[4], MailHits: v[5]})
+		days[day] = Traffic{WebBytes: v[0], WebHits: v[1], FTPBytes: v[2], FTPHits: v[3], MailBytes: v[4], MailHits: v[5]}
+		seen |= 1 << day
 		if last {
-			return nil
+			return seen, nil
 		}
 	}
-}
-
-func indexByte[S string | []byte](s S, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // daysInt parses a figure of the days column like strconv.ParseInt(f, 10,
 // 64): up to 18 plain digits directly, anything else (a sign, overflow,
 // garbage) through strconv.
-func daysInt[S string | []byte](f S) (int64, bool) {
+func daysInt(f string) (int64, bool) {
 	if len(f) == 0 || len(f) > 18 {
-		n, err := strconv.ParseInt(string(f), 10, 64)
+		n, err := strconv.ParseInt(f, 10, 64)
 		return n, err == nil
 	}
 	var n int64
 	for i := 0; i < len(f); i++ {
 		c := f[i]
 		if c < '0' || c > '9' {
-			n, err := strconv.ParseInt(string(f), 10, 64)
+			n, err := strconv.ParseInt(f, 10, 64)
 			return n, err == nil
 		}
 		n = n*10 + int64(c-'0')
@@ -560,8 +675,8 @@ func daysInt[S string | []byte](f S) (int64, bool) {
 	return n, true
 }
 
-func badDays[S string | []byte](s, part S) error {
-	return fmt.Errorf("traffic days %q: bad entry %q", string(s), string(part))
+func badDays(s, part string) error {
+	return fmt.Errorf("traffic days %q: bad entry %q", s, part)
 }
 
 // monthRow is a traffic_monthly row being merged.
@@ -569,7 +684,12 @@ type monthRow struct {
 	user  int64
 	month int
 	Traffic
-	days trafficDays
+	// The days come from cells[lo:hi] (the run's cells of the month)
+	// plus old, the days column stored before; they are added up one row
+	// at a time while encoding, so a thousand rows need no thousand
+	// arrays of days.
+	lo, hi int
+	old    string
 }
 
 // resellerMonth is a reseller's traffic per day of a month, with the days
@@ -636,9 +756,9 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 		// The users' resellers and traffic use; traffic of users deleted
 		// since the run began is unassigned.
 		users := make(map[int64]userUse, len(ids))
-		err = s.inChunks(ctx, tx, `SELECT a.id, COALESCE(a.parent_id, 0), COALESCE(u.used, -1) FROM accounts a
+		err = s.forIDs(ctx, tx, `SELECT a.id, COALESCE(a.parent_id, 0), COALESCE(u.used, -1) FROM accounts a
 			LEFT JOIN usage u ON u.account_id = a.id AND u.resource = 'traffic'
-			WHERE a.role = 'user' AND a.id IN (%s)`, nil, ids,
+			WHERE a.role = 'user' AND a.id %s`, nil, ids,
 			func(rows *sql.Rows) error {
 				var id int64
 				var u userUse
@@ -671,15 +791,13 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 			}
 			for i < end {
 				month := cells[i].Day / 100
-				monthly = append(monthly, monthRow{user: user, month: month})
+				monthly = append(monthly, monthRow{user: user, month: month, lo: i})
 				m := &monthly[len(monthly)-1]
-				var seen uint32
 				for ; i < end && cells[i].Day/100 == month; i++ {
 					c := &cells[i]
 					m.add(c.Source, c.Bytes, c.Hits)
-					m.days[c.Day%100].add(c.Source, c.Bytes, c.Hits)
-					seen |= 1 << (c.Day % 100)
 				}
+				m.hi = i
 				if !slices.Contains(months, month) {
 					months = append(months, month)
 				}
@@ -692,18 +810,15 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 					r = &resellerMonth{}
 					resellers[k] = r
 				}
-				r.seen |= seen
-				for d := 1; d < len(r.days); d++ {
-					if seen&(1<<d) != 0 {
-						r.days[d].plus(m.days[d])
-					}
+				for _, c := range cells[m.lo:m.hi] {
+					r.days[c.Day%100].add(c.Source, c.Bytes, c.Hits)
+					r.seen |= 1 << (c.Day % 100)
 				}
 			}
 		}
 		// Each user's month is one row: read what is there, add, write
 		// back the sums.
 		var with []int64
-		var old trafficDays
 		for _, month := range months {
 			with = with[:0]
 			for k := range monthly {
@@ -711,7 +826,7 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 					with = append(with, monthly[k].user)
 				}
 			}
-			err := s.inChunks(ctx, tx, `SELECT account_id, `+trafficCols+`, days FROM traffic_monthly WHERE month = ? AND account_id IN (%s)`,
+			err := s.forIDs(ctx, tx, `SELECT account_id, `+trafficCols+`, days FROM traffic_monthly WHERE month = ? AND account_id %s`,
 				[]any{month}, with, func(rows *sql.Rows) error {
 					var id int64
 					var t Traffic
@@ -724,38 +839,30 @@ func (s *Store) CommitTraffic(ctx context.Context, b TrafficBatch) (int, error) 
 						return m.user > id || m.user == id && m.month >= month
 					})
 					if k == len(monthly) || monthly[k].user != id || monthly[k].month != month {
-						return fmt.Errorf("traffic per month: row of user %d not asked for", id)
+						return nil // a user between those asked for
 					}
-					m := &monthly[k]
-					m.plus(t)
-					old = trafficDays{}
-					if err := parseDays(days, func(d int, x Traffic) { old[d] = x }); err != nil {
-						return err
-					}
-					for d := 1; d < len(old); d++ {
-						m.days[d].plus(old[d])
-					}
+					monthly[k].plus(t)
+					monthly[k].old = days
 					return nil
 				})
 			if err != nil {
 				return err
 			}
 		}
-		// All days columns go into one buffer and one string; each row's
-		// argument is a slice of it.
-		ends := make([]int, len(monthly))
-		buf := make([]byte, 0, 64*len(cells)+16)
-		for k := range monthly {
-			buf = appendDays(buf, &monthly[k].days)
-			ends[k] = len(buf)
-		}
-		allDays := string(buf)
 		args := make([]any, 0, 10*len(monthly))
-		start := 0
+		var days trafficDays
+		var buf []byte
 		for k := range monthly {
 			m := &monthly[k]
-			args = append(args, m.user, m.month, m.WebBytes, m.WebHits, m.FTPBytes, m.FTPHits, m.MailBytes, m.MailHits, m.Bytes(), allDays[start:ends[k]])
-			start = ends[k]
+			days = trafficDays{}
+			if _, err := parseDays(m.old, &days); err != nil {
+				return panel.Internal(fmt.Errorf("traffic per month: %w", err))
+			}
+			for _, c := range cells[m.lo:m.hi] {
+				days[c.Day%100].add(c.Source, c.Bytes, c.Hits)
+			}
+			buf = appendDays(buf[:0], &days)
+			args = append(args, m.user, m.month, m.WebBytes, m.WebHits, m.FTPBytes, m.FTPHits, m.MailBytes, m.MailHits, m.Bytes(), string(buf))
 		}
 		err = s.bulkExec(ctx, tx, "traffic per month", `INSERT INTO traffic_monthly (account_id, month, `+trafficCols+`, bytes, days) VALUES `,
 			` ON CONFLICT (account_id, month) DO UPDATE SET `+trafficSetCols(func(c string) string { return "excluded." + c })+
@@ -905,31 +1012,35 @@ func (s *Store) trafficUsage(ctx context.Context, tx *sql.Tx, month int, monthly
 	return changed, nil
 }
 
-// unassignedOrder orders unassigned cells by the primary key of
-// traffic_unassigned (day, source, name).
-func unassignedOrder(a, b UnassignedCell) int {
-	if a.Day != b.Day {
-		return cmp.Compare(a.Day, b.Day)
-	}
-	if a.Source != b.Source {
-		return strings.Compare(a.Source, b.Source)
-	}
-	return strings.Compare(a.Name, b.Name)
-}
-
 // addUnassigned adds traffic of unknown names and returns its hits.
 func (s *Store) addUnassigned(ctx context.Context, tx *sql.Tx, cells []UnassignedCell) (int64, error) {
 	// The same name may come twice (a deleted user's cells): in key order
-	// the cells of a key are neighbours and add up in one pass.
-	cells = slices.Clone(cells)
-	slices.SortFunc(cells, unassignedOrder)
+	// the cells of a key are neighbours and add up in one pass. The order
+	// sorts small keys, not the cells: day and source as one number.
+	type key struct {
+		at   int64 // day*4 + source
+		name string
+		i    int
+	}
+	keys := make([]key, len(cells))
+	for i, u := range cells {
+		// The sources in text order, as the primary key has them.
+		src := int64(slices.Index([]string{"ftp", "mail", "web"}, u.Source))
+		keys[i] = key{int64(u.Day)*4 + src, u.Name, i}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
+		}
+		return strings.Compare(a.name, b.name)
+	})
 	var hits int64
 	args := make([]any, 0, 5*len(cells))
-	for i := 0; i < len(cells); {
-		u := cells[i]
-		for i++; i < len(cells) && unassignedOrder(cells[i], u) == 0; i++ {
-			u.Bytes += cells[i].Bytes
-			u.Hits += cells[i].Hits
+	for i := 0; i < len(keys); {
+		u := cells[keys[i].i]
+		for i++; i < len(keys) && keys[i].at == keys[i-1].at && keys[i].name == keys[i-1].name; i++ {
+			u.Bytes += cells[keys[i].i].Bytes
+			u.Hits += cells[keys[i].i].Hits
 		}
 		args = append(args, u.Day, u.Source, u.Name, u.Bytes, u.Hits)
 		hits += u.Hits
@@ -971,6 +1082,35 @@ func (s *Store) bulkExec(ctx context.Context, tx *sql.Tx, what, head, tail strin
 			return panel.Internal(fmt.Errorf("%s: %w", what, err))
 		}
 		done += rows
+	}
+	return nil
+}
+
+// forIDs runs query for ids (ascending): its "%s" becomes "BETWEEN ? AND
+// ?" over their range when they fill at least half of it, else "IN (?, …)"
+// for a chunk of them at a time, after the leading args. A long IN list
+// takes SQLite longer to parse than the few rows between the ids take to
+// read, so scan must skip rows of ids not asked for.
+func (s *Store) forIDs(ctx context.Context, tx *sql.Tx, query string, lead []any, ids []int64, scan func(*sql.Rows) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	lo, hi := ids[0], ids[len(ids)-1]
+	if hi-lo >= 2*int64(len(ids)) {
+		return s.inChunks(ctx, tx, fmt.Sprintf(query, "IN (%s)"), lead, ids, scan)
+	}
+	rows, err := tx.QueryContext(ctx, s.q(fmt.Sprintf(query, "BETWEEN ? AND ?")), append(slices.Clip(lead), lo, hi)...)
+	if err != nil {
+		return panel.Internal(fmt.Errorf("stats: %w", err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return panel.Internal(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return panel.Internal(err)
 	}
 	return nil
 }

@@ -498,10 +498,6 @@ func FuzzDecodeDays(f *testing.F) {
 		if (err == nil) != (werr == nil) || !maps.Equal(got, want) {
 			t.Fatalf("decodeDays(%q) = %v, %v; reference %v, %v", s, got, err, want, werr)
 		}
-		var fromBytes []int
-		if err := parseDays([]byte(s), func(d int, _ Traffic) { fromBytes = append(fromBytes, d) }); (err == nil) != (werr == nil) {
-			t.Fatalf("parseDays([]byte(%q)): %v, reference %v", s, err, werr)
-		}
 		if werr == nil {
 			var a trafficDays
 			for d, x := range want {
@@ -722,6 +718,70 @@ func TestCommitTrafficMatchesModel(t *testing.T) {
 				if total != sum {
 					t.Errorf("run %d: reseller %d traffic total %d, its users' use adds up to %d", run, r.ID, total, sum)
 				}
+			}
+		}
+	})
+}
+
+// statsDays answers like statsDayOK for every day of a few years,
+// including the edges of the valid range, and for nonsense.
+func TestStatsDaysMatchesStatsDayOK(t *testing.T) {
+	var c statsDays
+	check := func(d int) {
+		if got, want := c.ok(d), statsDayOK(d); got != want {
+			t.Fatalf("statsDays.ok(%d) = %v, statsDayOK %v", d, got, want)
+		}
+	}
+	for _, y := range []int{1969, 1970, 2024, 2025, 2100, 9999, 10000} {
+		for md := 0; md <= 9999; md++ {
+			check(y*10000 + md)
+		}
+	}
+	for _, d := range []int{0, 1, -1, -20260301, 20260301, 99999999, 1 << 40, -(1 << 40), 20260200, 20260229, 20240229} {
+		check(d)
+	}
+}
+
+// forIDs finds the rows of the ids asked for, whether they fill their
+// range (one BETWEEN) or are spread out (IN lists).
+func TestForIDs(t *testing.T) {
+	engines(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seedUsers(t, s, 30)
+		var all []int64
+		rows, err := s.db.Query(`SELECT id FROM accounts WHERE role = 'user' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, id)
+		}
+		rows.Close()
+		for name, ids := range map[string][]int64{
+			"dense":  all[2:20],
+			"sparse": {all[0], all[len(all)-1]},
+			"one":    {all[5]},
+		} {
+			var got []int64
+			err := s.tx(ctx, func(tx *sql.Tx) error {
+				return s.forIDs(ctx, tx, `SELECT id FROM accounts WHERE role = ? AND id %s ORDER BY id`, []any{"user"}, ids,
+					func(rows *sql.Rows) error {
+						var id int64
+						if err := rows.Scan(&id); err != nil {
+							return err
+						}
+						if _, found := slices.BinarySearch(ids, id); found {
+							got = append(got, id)
+						}
+						return nil
+					})
+			})
+			if err != nil || !slices.Equal(got, ids) {
+				t.Errorf("%s: got %v, want %v (%v)", name, got, ids, err)
 			}
 		}
 	})
