@@ -477,54 +477,22 @@ func appendDays(b []byte, days *trafficDays) []byte {
 			b = append(b, ';')
 		}
 		first = false
-		b = appendFigure(b, int64(d))
+		b = strconv.AppendInt(b, int64(d), 10)
 		b = append(b, ':')
-		b = appendFigure(b, t.WebBytes)
+		b = strconv.AppendInt(b, t.WebBytes, 10)
 		b = append(b, ',')
-		b = appendFigure(b, t.WebHits)
+		b = strconv.AppendInt(b, t.WebHits, 10)
 		b = append(b, ',')
-		b = appendFigure(b, t.FTPBytes)
+		b = strconv.AppendInt(b, t.FTPBytes, 10)
 		b = append(b, ',')
-		b = appendFigure(b, t.FTPHits)
+		b = strconv.AppendInt(b, t.FTPHits, 10)
 		b = append(b, ',')
-		b = appendFigure(b, t.MailBytes)
+		b = strconv.AppendInt(b, t.MailBytes, 10)
 		b = append(b, ',')
-		b = appendFigure(b, t.MailHits)
+		b = strconv.AppendInt(b, t.MailHits, 10)
 	}
 	return b
 }
-
-// appendFigure appends v in decimal, as strconv.AppendInt does; a run
-// writes some 200,000 of them, most of them zero or short.
-func appendFigure(b []byte, v int64) []byte {
-	if v < 0 {
-		return strconv.AppendInt(b, v, 10)
-	}
-	if v < 10 {
-		return append(b, byte('0'+v))
-	}
-	var buf [20]byte
-	i := len(buf)
-	for v >= 100 {
-		q := v / 100
-		r := v - q*100
-		i -= 2
-		buf[i], buf[i+1] = digitPairs[2*r], digitPairs[2*r+1]
-		v = q
-	}
-	if v >= 10 {
-		i -= 2
-		buf[i], buf[i+1] = digitPairs[2*v], digitPairs[2*v+1]
-	} else {
-		i--
-		buf[i] = byte('0' + v)
-	}
-	return append(b, buf[i:]...)
-}
-
-const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" + "30313233343536373839" +
-	"40414243444546474849" + "50515253545556575859" + "60616263646566676869" + "70717273747576777879" +
-	"80818283848586878889" + "90919293949596979899"
 
 // encodeDays writes the days column of days (1–31).
 func encodeDays(days map[int]Traffic) string {
