@@ -19,6 +19,14 @@
 //     none of the server's users (deleted while the agent was down) is
 //     dropped the same way.
 //
+// MariaDB checks an account only when a session logs in, so the sessions
+// already open when a login is locked or dropped are ended with KILL
+// CONNECTION, and those from other hosts when external access is switched
+// off: a locked or deleted customer's long-running application, or a
+// client elsewhere once external access is off, does not keep its rights.
+// (A password change ends no session: the customer's own applications
+// would drop out before their configuration was updated.)
+//
 // A database that a live user no longer lists keeps its data; the login
 // only loses its grant on it. A user without databases has no login (it
 // is dropped if one exists), but its databases stay.
@@ -33,6 +41,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -192,6 +201,9 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 			if stmts, err = planUser(cur, w); err == nil {
 				err = run(stmts)
 			}
+			if err == nil {
+				err = d.endSessions(ctx, db, env, &res, w.login, cutFor(cur, w))
+			}
 		}
 		if err != nil {
 			res.Fail(u.ID, err)
@@ -210,6 +222,9 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 		if err == nil {
 			err = run(stmts)
 		}
+		if err == nil {
+			err = d.endSessions(ctx, db, env, &res, g.Login, cutGone(cur, g.Login))
+		}
 		if err != nil {
 			res.Fail(g.ID, err)
 		}
@@ -221,6 +236,9 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 			if err == nil {
 				err = run(stmts)
 			}
+			if err == nil {
+				err = d.endSessions(ctx, db, env, &res, login, cutGone(cur, login))
+			}
 			if err != nil {
 				res.Notices = append(res.Notices, agent.Notice{Key: "mysql.orphan_failed", Args: []any{login, err.Error()}})
 			}
@@ -228,3 +246,53 @@ func (d *Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.
 	}
 	return res
 }
+
+// endSessions ends the sessions of login that c names, after its
+// statements locked or dropped the account (so none can log in again
+// meanwhile). A session that ended by itself in between is no error.
+func (d *Daemon) endSessions(ctx context.Context, db *sql.DB, env agent.Env, res *agent.Result, login string, c sessionCut) error {
+	if c == keepSessions {
+		return nil
+	}
+	if env.DryRun {
+		env.Plan(c.plan(login))
+		return nil
+	}
+	rows, err := db.QueryContext(ctx, "SELECT ID, HOST FROM information_schema.PROCESSLIST WHERE USER = ?", login)
+	if err != nil {
+		return fmt.Errorf("mysql: reading the sessions of %s: %w", login, err)
+	}
+	var ids []uint64
+	for rows.Next() {
+		var id uint64
+		var host string
+		if err := rows.Scan(&id, &host); err != nil {
+			rows.Close()
+			return fmt.Errorf("mysql: reading the sessions of %s: %w", login, err)
+		}
+		if c == endRemote && localClient(host) {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("mysql: reading the sessions of %s: %w", login, err)
+	}
+	for _, id := range ids {
+		q := "KILL CONNECTION " + strconv.FormatUint(id, 10)
+		_, err := db.ExecContext(ctx, q)
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == errNoSuchThread {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s (a session of %s): %w", q, login, err)
+		}
+		res.Changed = true
+	}
+	return nil
+}
+
+// errNoSuchThread is MariaDB's ER_NO_SUCH_THREAD: the session is gone.
+const errNoSuchThread = 1094

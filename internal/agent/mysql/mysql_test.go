@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -104,6 +105,48 @@ func (f *fixture) mustLogin(login, pw string) *sql.DB {
 		f.t.Fatalf("%s cannot log in: %v", login, err)
 	}
 	return c
+}
+
+// session opens one connection as login over TCP from the loopback
+// address from (127.0.0.1 is this machine; 127.0.0.2 stands for another
+// host, which only the '%' account admits) and keeps it open, as a
+// long-running application or an intruder would.
+func (f *fixture) session(login, pw, from string) *sql.Conn {
+	f.t.Helper()
+	cfg, err := mysql.ParseDSN(f.srv.TCPDSN(login, pw, ""))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cfg.Net = "tcp-from-" + from
+	mysql.RegisterDialContext(cfg.Net, func(ctx context.Context, addr string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		return d.DialContext(ctx, "tcp", addr)
+	})
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	f.t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		f.t.Fatalf("%s cannot open a session from %s: %v", login, from, err)
+	}
+	f.t.Cleanup(func() { conn.Close() })
+	if !alive(conn) {
+		f.t.Fatalf("the new session of %s from %s does not answer", login, from)
+	}
+	return conn
+}
+
+// alive reports whether a session still answers a query.
+func alive(c *sql.Conn) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var one int
+	return c.QueryRowContext(ctx, "SELECT 1").Scan(&one) == nil && one == 1
 }
 
 // loginRefused checks that login cannot log in, with MariaDB's error
@@ -291,17 +334,43 @@ func TestMariaDB(t *testing.T) {
 		if err := canCreate(c, "web1_shop", "ext"); err != nil {
 			t.Errorf("web1@%% cannot use its database: %v", err)
 		}
+		local, remote := f.session("web1", pw1, "127.0.0.1"), f.session("web1", pw1, "127.0.0.2")
+		_, plan := f.apply(agent.Batch{Users: []agent.User{web1}}, true)
+		eq(t, "dry plan", plan,
+			"CREATE USER IF NOT EXISTS 'web1'@'localhost' IDENTIFIED BY PASSWORD '*…' ACCOUNT UNLOCK",
+			"GRANT ALL PRIVILEGES ON `web1\\_1\\_x`.* TO 'web1'@'localhost'",
+			"GRANT ALL PRIVILEGES ON `web1\\_shop`.* TO 'web1'@'localhost'",
+			"DROP USER IF EXISTS 'web1'@'%'",
+			"KILL CONNECTION of each session of 'web1' from another host",
+		)
+		if !alive(remote) {
+			t.Fatalf("the dry run ended a session")
+		}
 		f.applyOK(web1)
 		eq(t, "hosts with external off", f.hosts("web1"), "localhost")
 		f.mustLogin("web1", pw1)
+		if alive(remote) {
+			t.Errorf("the session from another host still runs after external access was switched off")
+		}
+		if !alive(local) {
+			t.Errorf("the local session was ended, though local access stays")
+		}
 	})
 
 	t.Run("lock and unlock", func(t *testing.T) {
 		f := f.at(t)
 		u := web1
 		u.Locked = true
+		open := f.session("web1", pw1, "127.0.0.1")
 		f.applyOK(u)
 		f.loginRefused("web1", pw1, 4151)
+		if alive(open) {
+			t.Errorf("a session opened before the lock still runs")
+		}
+		var n0 int
+		if err := f.root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'web1'").Scan(&n0); err != nil || n0 != 0 {
+			t.Errorf("web1 sessions after the lock: %d (%v), want 0", n0, err)
+		}
 		eq(t, "databases kept while locked", f.databases("web1\\_%"), "web1_1_x", "web1_shop")
 		f.applyOK(web1)
 		c := f.mustLogin("web1", pw1)
@@ -405,9 +474,14 @@ func TestMariaDB(t *testing.T) {
 			"DROP DATABASE IF EXISTS `web1_1_x`",
 			"DROP DATABASE IF EXISTS `web1_shop`",
 			"DROP USER IF EXISTS 'web1'@'localhost'",
+			"KILL CONNECTION of each session of 'web1'",
 		)
 		f.mustLogin("web1", pw1)
+		open := f.session("web1", pw1, "127.0.0.1")
 		res, _ := f.apply(agent.Batch{Gone: []agent.Gone{{ID: 1, Login: "web1"}}}, false)
+		if alive(open) {
+			t.Errorf("a session of the deleted user still runs")
+		}
 		if len(res.Failed) != 0 {
 			t.Fatalf("failed: %v", res.Failed)
 		}

@@ -209,3 +209,74 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(k)
 	return k
 }
+
+// sessionCut says which open sessions of a login must end once its
+// statements ran. MariaDB checks an account only when a session logs in:
+// ACCOUNT LOCK, DROP USER and dropping the '%' account leave the sessions
+// already open working with their old rights.
+type sessionCut uint8
+
+const (
+	keepSessions sessionCut = iota
+	// endRemote ends the sessions from other hosts than this one:
+	// external access was switched off.
+	endRemote
+	// endAll ends every session: the login was locked or dropped.
+	endAll
+)
+
+// cutFor is the cut after planUser's statements for w.
+func cutFor(cur *current, w want) sessionCut {
+	accounts := cur.accounts[w.login]
+	if len(accounts) == 0 {
+		return keepSessions // no account, no session
+	}
+	if len(w.dbs) == 0 {
+		return endAll // the login is dropped
+	}
+	if w.locked {
+		for _, a := range accounts {
+			if !a.locked {
+				return endAll
+			}
+		}
+	}
+	if _, ext := accounts[hostAny]; ext && w.host == hostLocal {
+		return endRemote
+	}
+	return keepSessions
+}
+
+// cutGone is the cut after planGone's statements for login.
+func cutGone(cur *current, login string) sessionCut {
+	if len(cur.accounts[login]) == 0 {
+		return keepSessions
+	}
+	return endAll
+}
+
+// plan is how a dry run shows the cut.
+func (c sessionCut) plan(login string) string {
+	if c == endRemote {
+		return "KILL CONNECTION of each session of '" + login + "' from another host"
+	}
+	return "KILL CONNECTION of each session of '" + login + "'"
+}
+
+// localClient reports whether a PROCESSLIST host ("localhost" for the
+// socket, "host:port" over TCP) is this machine, which the 'localhost'
+// account admits.
+func localClient(host string) bool {
+	local := func(h string) bool {
+		switch strings.Trim(h, "[]") {
+		case "localhost", "127.0.0.1", "::1", "::ffff:127.0.0.1":
+			return true
+		}
+		return false
+	}
+	if local(host) {
+		return true
+	}
+	i := strings.LastIndexByte(host, ':')
+	return i > 0 && i < len(host)-1 && strings.Trim(host[i+1:], "0123456789") == "" && local(host[:i])
+}

@@ -268,3 +268,50 @@ func TestNamesFromServerFiltered(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionCut(t *testing.T) {
+	withAccounts := func(hosts map[string]account) *current {
+		cur := newCurrent()
+		cur.accounts["web1"] = hosts
+		cur.dbs["web1"] = []string{"web1_a"}
+		return cur
+	}
+	user := agent.User{ID: 1, Login: "web1", Databases: []string{"web1_a"}, DBHash: hashA}
+	locked, external, none := user, user, user
+	locked.Locked = true
+	external.DBExternal = true
+	none.Databases, none.DBHash = nil, ""
+	for _, tc := range []struct {
+		name string
+		cur  *current
+		u    agent.User
+		want sessionCut
+	}{
+		{"new login", newCurrent(), user, keepSessions},
+		{"in line", withAccounts(map[string]account{hostLocal: {}}), user, keepSessions},
+		{"locked now", withAccounts(map[string]account{hostLocal: {}}), locked, endAll},
+		{"locked before", withAccounts(map[string]account{hostLocal: {locked: true}}), locked, keepSessions},
+		{"locked while external goes off", withAccounts(map[string]account{hostAny: {}}), locked, endAll},
+		{"external off", withAccounts(map[string]account{hostAny: {}}), user, endRemote},
+		{"external on", withAccounts(map[string]account{hostLocal: {}}), external, keepSessions},
+		{"no databases: login dropped", withAccounts(map[string]account{hostLocal: {}}), none, endAll},
+	} {
+		if got := cutFor(tc.cur, mustWant(t, tc.u)); got != tc.want {
+			t.Errorf("%s: cut %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if got := cutGone(withAccounts(map[string]account{hostLocal: {}}), "web1"); got != endAll {
+		t.Errorf("gone with a login: %d, want endAll", got)
+	}
+	if got := cutGone(newCurrent(), "web1"); got != keepSessions {
+		t.Errorf("gone without a login: %d, want keepSessions", got)
+	}
+	for host, want := range map[string]bool{
+		"localhost": true, "localhost:41234": true, "127.0.0.1:5000": true, "::1": true, "::1:5000": true, "[::1]:5000": true,
+		"127.0.0.2:5000": false, "192.0.2.7:3306": false, "localhost.evil.example:1": false, "": false, "2001:db8::1": false,
+	} {
+		if got := localClient(host); got != want {
+			t.Errorf("localClient(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
