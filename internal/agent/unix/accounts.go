@@ -85,6 +85,12 @@ func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent
 		return res
 	}
 
+	// The web server's user owns what FrontPage publishing creates.
+	webUID := -1
+	if w := db.user(o.WebUser); w != nil {
+		webUID = w.UID
+	}
+
 	// A missing HomeBase is made root's (0755) once here; MkdirAll of a
 	// home would otherwise create it with the first user's owner. An
 	// existing one keeps the mode the admin gave it (often 0711).
@@ -109,7 +115,7 @@ func (a Accounts) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent
 			res.Fail(u.ID, err)
 			continue
 		}
-		st := userRun{ctx: ctx, env: env, run: run, db: db, o: o, b: b, q: q, owner: owner, webGID: webGID, readACL: a.readACL}
+		st := userRun{ctx: ctx, env: env, run: run, db: db, o: o, b: b, q: q, owner: owner, webGID: webGID, webUID: webUID, readACL: a.readACL}
 		err := st.apply(u)
 		res.Changed = res.Changed || st.changed
 		quotaUnsupported = quotaUnsupported || st.quotaSkipped
@@ -162,6 +168,7 @@ type userRun struct {
 	q      quotaState
 	owner  func(int) int
 	webGID int // -1 when unknown (a dry run before the group exists)
+	webUID int // the web server's user; -1 when unknown
 	// readACL reads the document root's ACL (nil: readWebACL).
 	readACL aclReader
 

@@ -292,15 +292,34 @@ func (r *userRun) webDAV(u agent.User, d desired) error {
 	switch {
 	case err != nil && want:
 		return fmt.Errorf("FrontPage cannot publish: %w", err)
-	case err != nil:
+	case err != nil || st.missing:
 		return nil // no document root of ours: nothing granted to take back
 	case st.unsupported && want:
 		r.aclUnsupported = true
 		return fmt.Errorf("FrontPage cannot publish: the filesystem of %s has no POSIX ACLs", html)
 	case want && !st.granted:
-		return r.setfacl(hostHTML, grantArgs(d.uid, r.o.WebGroup, hostHTML), d.uid)
+		err = r.setfacl(hostHTML, grantArgs(d.uid, r.o.WebGroup, hostHTML), d.uid)
 	case !want && st.web && !st.unsupported:
-		return r.setfacl(hostHTML, revokeArgs(d.uid, r.o.WebGroup, hostHTML), -1)
+		err = r.setfacl(hostHTML, revokeArgs(d.uid, r.o.WebGroup, hostHTML), -1)
+	}
+	if err != nil || !(want || frontPageDue(r.b, u.ID, r.created, want)) {
+		return err
+	}
+	return r.reclaim(hostHome, d)
+}
+
+// reclaim gives the files the web server published into the document
+// root to the user (see reclaim.go); a dry run says how many it would.
+func (r *userRun) reclaim(hostHome string, d desired) error {
+	n, err := reclaim(hostHome, r.webUID, r.owner(d.uid), r.owner(d.uid), r.env.DryRun)
+	if n > 0 {
+		r.changed = true
+		if r.env.DryRun {
+			r.env.Plan(fmt.Sprintf("give the %d files and folders the web server created in %s/%s to %s", n, d.home, dirHTML, d.login))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("giving the web server's files to the user: %w", err)
 	}
 	return nil
 }

@@ -144,10 +144,52 @@ func TestRealWebDAV(t *testing.T) {
 		t.Errorf("www-data cannot write the user's file: %v: %s", err, out)
 	}
 
-	// Nothing to do the second time, on a full run too.
+	// A file of the web server's elsewhere, linked into html twice: by a
+	// hard link (planted as root: protected_hardlinks keeps the user
+	// from it) and by the user's symlink. Neither may change hands.
+	elsewhere := filepath.Join(filepath.Dir(base), "webserver-file")
+	if err := os.WriteFile(elsewhere, []byte("the web server's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "www-data:www-data", elsewhere).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v: %s", err, out)
+	}
+	t.Cleanup(func() { os.Remove(elsewhere) })
+	if err := os.Link(elsewhere, html+"/hardlink"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as(u.Login, "", "ln", "-s", elsewhere, html+"/symlink"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next run gives what the web server made to the user (its
+	// quota counts it), the links' target stays the web server's, and
+	// the web server can still change and create files.
 	run.setfacl = 0
 	b := batch(u)
 	b.Full = true
+	if res = (Accounts{Opt: o}).Apply(ctx, env, b); len(res.Failed) > 0 || !res.Changed || run.setfacl != 0 {
+		t.Errorf("reclaiming run: %s changed=%v setfacl=%d", failures(res), res.Changed, run.setfacl)
+	}
+	for _, p := range []string{html + "/fromweb.html", html + "/dav", html + "/dav/page.html"} {
+		if got := cmdOut(t, "stat", "-c", "%u:%g", p); got != strconv.Itoa(u.UID)+":"+strconv.Itoa(u.UID) {
+			t.Errorf("%s belongs to %s, want the user (%d)", p, got, u.UID)
+		}
+	}
+	if got, want := cmdOut(t, "stat", "-c", "%U", elsewhere), "www-data"; got != want {
+		t.Errorf("the web server's file linked into html belongs to %s now", got)
+	}
+	for _, c := range [][]string{{"tee", "-a", html + "/dav/page.html"}, {"tee", html + "/dav/new.html"}} {
+		if out, err := as("www-data", "x", c[0], c[1:]...); err != nil {
+			t.Errorf("www-data after the reclaim: %s: %v: %s", c, err, out)
+		}
+	}
+	if err := os.Remove(html + "/dav/new.html"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing to do the next time, on a full run too.
+	run.setfacl = 0
 	if res = (Accounts{Opt: o}).Apply(ctx, env, b); len(res.Failed) > 0 || res.Changed || run.setfacl != 0 {
 		t.Errorf("second run: %s changed=%v setfacl=%d", failures(res), res.Changed, run.setfacl)
 	}

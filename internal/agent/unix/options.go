@@ -40,6 +40,9 @@ type Options struct {
 	// WebGroup owns the home (0750 user:WebGroup) so that the web server
 	// can traverse it and nobody else can.
 	WebGroup string // "www-data"
+	// WebUser is the web server's user: what it creates through WebDAV
+	// (FrontPage publishing) is given to the user (see reclaim.go).
+	WebUser string // "www-data"
 	// SFTPGroup holds the users with SFTP-only access (shell level 1):
 	// the sshd drop-in forces internal-sftp on it.
 	SFTPGroup string // "kontor-sftp"
@@ -86,6 +89,7 @@ func DefaultOptions() Options {
 		UIDMin:     10000,
 		UIDMax:     59999,
 		WebGroup:   "www-data",
+		WebUser:    "www-data",
 		SFTPGroup:  "kontor-sftp",
 		NoSSHGroup: "kontor-nossh",
 		SSHDConf:   "/etc/ssh/sshd_config.d/kontor.conf",
@@ -107,6 +111,7 @@ func (o Options) withDefaults() Options {
 	}
 	fill(&o.HomeBase, d.HomeBase)
 	fill(&o.WebGroup, d.WebGroup)
+	fill(&o.WebUser, d.WebUser)
 	fill(&o.SFTPGroup, d.SFTPGroup)
 	fill(&o.NoSSHGroup, d.NoSSHGroup)
 	fill(&o.SSHDConf, d.SSHDConf)
