@@ -6,15 +6,15 @@
 // MODE").
 //
 // Cron needs no reload. Debian's cron re-reads the spool when the spool
-// directory's mtime changed since its last look (once a minute), then
-// every crontab whose own mtime changed. crontab(1) "pokes" the daemon by
-// setting the directory's mtime with utime(2); fsys.WriteFile needs no
-// poke, because it creates a temporary file in the spool directory and
-// renames it over the crontab, and both change the directory's mtime
-// (checked by the integration test, whose second crontab is picked up by
-// a running cron). Both ways share cron's one-second granularity: a change
-// in the same second as cron's look is seen at the next change of the
-// spool directory.
+// directory's mtime differs from the one it saw at its last look (once a
+// minute), then every crontab whose own mtime differs from the one it
+// loaded. It compares whole seconds: a crontab replaced in the same second
+// as cron's look (crontab(1) has that race) would wait for the next
+// change. So after a batch that wrote or removed crontabs the daemon sets
+// the mtime of those crontabs and of the directory to one second after
+// the later of now and the directory's mtime before the batch: never a
+// time cron can have seen (poke). The integration test checks with a
+// running cron that a second crontab is picked up.
 //
 // Every value is checked again here (the store already did): one line
 // cron refuses makes it ignore the user's whole crontab, and a line break
@@ -30,6 +30,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"kontor/internal/agent"
 	"kontor/internal/panel"
@@ -118,8 +119,7 @@ func (Daemon) Name() string { return "cron" }
 // those of gone users and, on a full run, every crontab of an agent login
 // that belongs to none of the batch's users. A user whose jobs fail to
 // render keeps its old crontab and is reported in Result.Failed.
-func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.Result {
-	var res agent.Result
+func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) (res agent.Result) {
 	o := d.Opt.withDefaults()
 	if err := o.check(); err != nil {
 		res.Err = err
@@ -135,6 +135,12 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		res.Err = fmt.Errorf("cron: %w", err)
 		return res
 	}
+	p := newPoke(env, o.SpoolDir)
+	defer func() {
+		if err := p.done(); err != nil && res.Err == nil {
+			res.Err = err
+		}
+	}()
 	keep := make(map[string]bool, len(b.Users))
 	for _, u := range b.Users {
 		if ctx.Err() != nil {
@@ -150,12 +156,13 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			res.Fail(u.ID, err)
 			continue
 		}
-		p := o.SpoolDir + "/" + u.Login
+		path := o.SpoolDir + "/" + u.Login
 		if data == nil {
-			changed, err := remove(env.FS, p)
+			changed, err := remove(env.FS, path)
 			if err != nil {
 				res.Fail(u.ID, err)
 			}
+			p.removed(changed)
 			res.Changed = res.Changed || changed
 			continue
 		}
@@ -166,11 +173,12 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			res.Fail(u.ID, fmt.Errorf("cron: %s: uid %d is not a user's uid; the old crontab stays", u.Login, u.UID))
 			continue
 		}
-		changed, err := env.FS.WriteFile(p, data, 0o600, u.UID, gid)
+		changed, err := env.FS.WriteFile(path, data, 0o600, u.UID, gid)
 		if err != nil {
 			res.Fail(u.ID, fmt.Errorf("cron: %s: %w", u.Login, err))
 			continue
 		}
+		p.wrote(path, changed)
 		res.Changed = res.Changed || changed
 	}
 	for _, g := range b.Gone {
@@ -182,6 +190,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		if err != nil {
 			res.Fail(g.ID, err)
 		}
+		p.removed(changed)
 		res.Changed = res.Changed || changed
 	}
 	if b.Full || b.SweepOnly {
@@ -198,10 +207,76 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			if err != nil {
 				res.Notices = append(res.Notices, agent.Notice{Key: "cron.remove_failed", Args: []any{n, err.Error()}})
 			}
+			p.removed(changed)
 			res.Changed = res.Changed || changed
 		}
 	}
 	return res
+}
+
+// mtimes is what poke needs of the FS beyond agent.FS; fsys.Root has it.
+// A dry run's recorder has not: it writes nothing cron could miss.
+type mtimes interface {
+	ModTime(p string) (time.Time, error)
+	SetModTime(p string, t time.Time) error
+}
+
+// poke gives the crontabs a batch wrote, and the spool directory, an mtime
+// cron cannot have seen (see the package comment).
+type poke struct {
+	fs      mtimes // nil: nothing to do
+	now     func() time.Time
+	dir     string
+	before  time.Time // the directory's mtime before the batch
+	written []string
+	changed bool
+	err     error
+}
+
+func newPoke(env agent.Env, dir string) *poke {
+	p := &poke{dir: dir, now: env.Now}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if m, ok := env.FS.(mtimes); ok && !env.DryRun {
+		p.fs = m
+		p.before, p.err = m.ModTime(dir)
+	}
+	return p
+}
+
+func (p *poke) wrote(path string, changed bool) {
+	if changed {
+		p.written = append(p.written, path)
+		p.changed = true
+	}
+}
+
+func (p *poke) removed(changed bool) { p.changed = p.changed || changed }
+
+// done sets the times, when the batch changed the spool.
+func (p *poke) done() error {
+	if p.fs == nil || !p.changed {
+		return nil
+	}
+	if p.err != nil {
+		return fmt.Errorf("cron: the spool's time before the changes: %w", p.err)
+	}
+	t := p.now().Truncate(time.Second)
+	if b := p.before.Truncate(time.Second); b.After(t) {
+		t = b // set by the batch before, within this second
+	}
+	t = t.Add(time.Second)
+	var errs []error
+	for _, f := range append(p.written, p.dir) {
+		if err := p.fs.SetModTime(f, t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cron: setting the times cron reloads by (it may miss the change until the next one): %w", err)
+	}
+	return nil
 }
 
 // remove deletes the crontab at p and reports whether there was one.

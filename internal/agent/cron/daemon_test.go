@@ -227,3 +227,59 @@ func TestApplyBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// Every batch that changes the spool leaves the changed crontabs and the
+// directory with an mtime, in whole seconds, later than any the directory
+// had before, also for batches within one second: cron, which compares
+// whole seconds, never keeps a crontab it read before the change. A
+// batch that changes nothing leaves the times alone.
+func TestPokeWithinOneSecond(t *testing.T) {
+	root, dir := sandbox(t)
+	ctx := context.Background()
+	// An hour ahead of the files' own times: the first batch pokes from
+	// the clock, the ones after it (in the same second) from the poke
+	// before.
+	now := time.Now().Add(time.Hour).Truncate(time.Second).Add(300 * time.Millisecond)
+	e := env(root)
+	e.Now = func() time.Time { return now }
+	mtime := func(p string) time.Time {
+		t.Helper()
+		fi, err := os.Lstat(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime()
+	}
+	web1 := agent.User{ID: 1, Login: "web1", UID: 20001, Cron: []agent.CronJob{job(1, "@daily", "true")}}
+	web2 := agent.User{ID: 2, Login: "web2", UID: 20002, Cron: []agent.CronJob{job(2, "@daily", "true")}}
+	var last time.Time
+	for i, b := range []agent.Batch{
+		{Users: []agent.User{web1, web2}},
+		{Users: []agent.User{{ID: 1, Login: "web1", UID: 20001, Cron: []agent.CronJob{job(1, "@hourly", "true")}}}},
+		{Gone: []agent.Gone{{ID: 2, Login: "web2"}}},
+	} {
+		if res := (Daemon{}).Apply(ctx, e, b); res.Err != nil || len(res.Failed) != 0 || !res.Changed {
+			t.Fatalf("batch %d: %+v", i, res)
+		}
+		d := mtime(spool)
+		want := now.Truncate(time.Second).Add(time.Duration(i+1) * time.Second)
+		if !d.Equal(want) {
+			t.Errorf("batch %d: the spool's mtime %v, want %v", i, d, want)
+		}
+		if d.Nanosecond() != 0 || !d.After(now) || !d.After(last) {
+			t.Errorf("batch %d: the spool's mtime %v is not a whole second after %v and %v", i, d, now, last)
+		}
+		if i < 2 {
+			if f := mtime(spool + "/web1"); !f.Equal(d) {
+				t.Errorf("batch %d: web1's mtime %v, want the spool's %v", i, f, d)
+			}
+		}
+		last = d
+	}
+	if res := (Daemon{}).Apply(ctx, e, agent.Batch{Users: []agent.User{{ID: 1, Login: "web1", UID: 20001, Cron: []agent.CronJob{job(1, "@hourly", "true")}}}}); res.Changed {
+		t.Errorf("an unchanged batch changed: %+v", res)
+	}
+	if d := mtime(spool); !d.Equal(last) {
+		t.Errorf("an unchanged batch moved the spool's mtime from %v to %v", last, d)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -498,6 +499,48 @@ func (r *Root) Remove(p string) error {
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return &fs.PathError{Op: "remove", Path: p, Err: err}
+	}
+	return nil
+}
+
+// ModTime returns the modification time of p itself (a symlink is not
+// followed).
+func (r *Root) ModTime(p string) (time.Time, error) {
+	dir, name, err := splitFile(p)
+	if err != nil {
+		return time.Time{}, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	dirfd, err := r.openDir(dir, false, 0, -1, -1)
+	if err != nil {
+		return time.Time{}, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	defer unix.Close(dirfd)
+	st, exists, err := lstatAt(dirfd, name)
+	if err == nil && !exists {
+		err = unix.ENOENT
+	}
+	if err != nil {
+		return time.Time{}, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	return time.Unix(st.Mtim.Unix()), nil
+}
+
+// SetModTime sets the access and modification time of p itself (a symlink
+// is not followed) to t. Debian's cron, for one, notices a changed
+// crontab only by these times.
+func (r *Root) SetModTime(p string, t time.Time) error {
+	dir, name, err := splitFile(p)
+	if err != nil {
+		return &fs.PathError{Op: "utimes", Path: p, Err: err}
+	}
+	dirfd, err := r.openDir(dir, false, 0, -1, -1)
+	if err != nil {
+		return &fs.PathError{Op: "utimes", Path: p, Err: err}
+	}
+	defer unix.Close(dirfd)
+	ts := unix.NsecToTimespec(t.UnixNano())
+	if err := unix.UtimesNanoAt(dirfd, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "utimes", Path: p, Err: err}
 	}
 	return nil
 }

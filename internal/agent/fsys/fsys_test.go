@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 const (
@@ -243,6 +244,17 @@ func TestSymlinkAttacks(t *testing.T) {
 			}
 			if err := r.RemoveAll(below); !errors.Is(err, ErrSymlink) {
 				t.Errorf("RemoveAll below: %v, want ErrSymlink", err)
+			}
+			passwd, err := os.Stat(filepath.Join(dir, "etc/passwd"))
+			must(t, err)
+			if err := r.SetModTime(below, time.Unix(1e9, 0)); !errors.Is(err, ErrSymlink) {
+				t.Errorf("SetModTime below: %v, want ErrSymlink", err)
+			}
+			if _, err := r.ModTime(below); !errors.Is(err, ErrSymlink) {
+				t.Errorf("ModTime below: %v, want ErrSymlink", err)
+			}
+			if after, err := os.Stat(filepath.Join(dir, "etc/passwd")); err != nil || !after.ModTime().Equal(passwd.ModTime()) {
+				t.Errorf("SetModTime through a link changed the target's time: %v", err)
 			}
 			if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
 				t.Fatalf("outside changed:\n%s\nwas\n%s", after, before)
@@ -500,5 +512,26 @@ func TestDeferredWritesAndSync(t *testing.T) {
 	}
 	if r.deferred || !d.deferred {
 		t.Error("Deferred changed the original root")
+	}
+}
+
+// SetModTime on a symlink sets the link's own times, never its target's;
+// ModTime reads them back.
+func TestModTimeOfALink(t *testing.T) {
+	r, dir := sandbox(t)
+	link := filepath.Join(dir, "home/web1/html/link")
+	must(t, os.Symlink(filepath.Join(dir, "etc/passwd"), link))
+	before, err := os.Stat(filepath.Join(dir, "etc/passwd"))
+	must(t, err)
+	when := time.Unix(1_700_000_000, 0)
+	must(t, r.SetModTime("/home/web1/html/link", when))
+	if got, err := r.ModTime("/home/web1/html/link"); err != nil || !got.Equal(when) {
+		t.Errorf("ModTime of the link: %v, %v; want %v", got, err, when)
+	}
+	if after, err := os.Stat(filepath.Join(dir, "etc/passwd")); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the target's time changed: %v", err)
+	}
+	if _, err := r.ModTime("/home/web1/html/none"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ModTime of nothing: %v, want ErrNotExist", err)
 	}
 }
