@@ -29,6 +29,13 @@ type FS interface {
 	RemoveAll(p string) error
 }
 
+// A BatchFS gives a view of itself for one batch of the loop, which it may
+// keep state in (fsys.Root keeps the directories only root can replace
+// open, see fsys.Root.Cached), and frees it with done after the batch.
+type BatchFS interface {
+	ForBatch() (fs FS, done func() error)
+}
+
 // Runner runs a program with an argument list, never a shell string
 // (DESIGN rule 1). fsys.ExecRunner runs it; fsys.DryRun records it.
 type Runner interface {

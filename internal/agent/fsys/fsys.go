@@ -26,11 +26,15 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"kontor/internal/agent"
 )
 
 var (
@@ -65,6 +69,9 @@ type Root struct {
 	dir string
 	// deferred: writes skip their own fsync; Sync makes them durable.
 	deferred bool
+	// dirs keeps descriptors of directories only root can replace; nil:
+	// every path is walked from the root (see Cached).
+	dirs *dirCache
 }
 
 // Deferred returns a Root for the same directory whose writes are not
@@ -73,7 +80,43 @@ type Root struct {
 // into place, so a killed agent never leaves a half-written file; the
 // caller calls Sync once before it makes a daemon read the files (the
 // reload), which makes them durable against a power loss too.
-func (r *Root) Deferred() *Root { return &Root{dir: r.dir, deferred: true} }
+func (r *Root) Deferred() *Root {
+	c := *r
+	c.deferred = true
+	return &c
+}
+
+// Cached returns a Root for the same directory that keeps the descriptors
+// of up to maxCachedDirs directories it walked through, so that the next
+// path below one of them starts there instead of at the root: a full
+// reconcile opens the same few directories (sites, zones, pools) tens of
+// thousands of times. Only a directory that no one but root can replace
+// is kept: it and every directory above it are root's, and each one's
+// entry is in a directory that only root may write (or a sticky one).
+// What a user controls, like a home, is walked every time, as by Root.
+// Directories the Root removes are dropped from the cache; one deleted
+// behind its back is noticed (it has no links left) and walked again.
+func (r *Root) Cached() *Root {
+	c := *r
+	c.dirs = &dirCache{fds: map[string]int{}}
+	return &c
+}
+
+// ForBatch implements agent.BatchFS: a Cached view of r for one batch of
+// the loop. A cache that lives no longer than a batch also never keeps a
+// directory an admin moved between batches.
+func (r *Root) ForBatch() (agent.FS, func() error) {
+	c := r.Cached()
+	return c, c.Close
+}
+
+// Close closes the cached descriptors of a Cached root.
+func (r *Root) Close() error {
+	if r.dirs != nil {
+		r.dirs.drop("")
+	}
+	return nil
+}
 
 // Sync flushes the filesystem that holds the root (syncfs), making every
 // write so far durable. It is cheap when nothing is pending.
@@ -202,13 +245,28 @@ func explain(dirfd int, name, at string, err error) error {
 // openDir walks parts from the root without following any symlink and
 // returns a descriptor of the last one. With create, missing components
 // are made with perm and the owner (existing ones are left alone: /etc is
-// not re-owned because a site lives below it).
+// not re-owned because a site lives below it). A Cached root starts at the
+// deepest cached directory on the way and keeps the trusted ones it opens.
 func (r *Root) openDir(parts []string, create bool, perm uint32, uid, gid int) (int, error) {
-	fd, err := unix.Open(r.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("root %s: %w", r.dir, err)
+	start, fd := 0, -1
+	var st unix.Stat_t // of fd, while the walk is on trusted ground
+	trusted := false
+	if r.dirs != nil {
+		start, fd, st = r.dirs.longest(parts)
+		trusted = true
 	}
-	for i, name := range parts {
+	if fd < 0 {
+		var err error
+		fd, err = unix.Open(r.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, fmt.Errorf("root %s: %w", r.dir, err)
+		}
+		if trusted {
+			trusted = unix.Fstat(fd, &st) == nil
+		}
+	}
+	for i := start; i < len(parts); i++ {
+		name := parts[i]
 		next, err := unix.Openat(fd, name, dirFlags, 0)
 		if errors.Is(err, unix.ENOENT) && create {
 			// 0700 until owner and mode are set, so nobody else can use
@@ -229,10 +287,102 @@ func (r *Root) openDir(parts []string, create bool, perm uint32, uid, gid int) (
 			unix.Close(fd)
 			return -1, err
 		}
+		if trusted {
+			var child unix.Stat_t
+			trusted = unix.Fstat(next, &child) == nil && rootOnly(&st, &child)
+			if trusted {
+				r.dirs.put(strings.Join(parts[:i+1], "/"), next)
+				st = child
+			}
+		}
 		unix.Close(fd)
 		fd = next
 	}
 	return fd, nil
+}
+
+// rootOnly reports whether the directory child, an entry of parent, can be
+// replaced by root alone: child is root's, and parent is root's and
+// writable by no one else, or sticky (then only the entry's owner, root,
+// may rename it).
+func rootOnly(parent, child *unix.Stat_t) bool {
+	return child.Uid == 0 && parent.Uid == 0 && (parent.Mode&0o022 == 0 || parent.Mode&unix.S_ISVTX != 0)
+}
+
+// maxCachedDirs bounds the descriptors a Cached root keeps.
+const maxCachedDirs = 256
+
+// dirCache maps "/"-joined target paths to open directory descriptors.
+type dirCache struct {
+	mu   sync.Mutex
+	fds  map[string]int
+	keys []string // in the order they were added, for eviction
+}
+
+// longest returns a new descriptor of the deepest cached directory on the
+// way to parts, how many components it covers and its stat; (0, -1) when
+// none is cached. A cached directory that was removed meanwhile (no links
+// left) is dropped.
+func (c *dirCache) longest(parts []string) (int, int, unix.Stat_t) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var st unix.Stat_t
+	for i := len(parts); i > 0; i-- {
+		key := strings.Join(parts[:i], "/")
+		fd, ok := c.fds[key]
+		if !ok {
+			continue
+		}
+		if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
+			c.remove(key)
+			continue
+		}
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return 0, -1, st
+		}
+		return i, dup, st
+	}
+	return 0, -1, st
+}
+
+// put keeps a duplicate of fd for key.
+func (c *dirCache) put(key string, fd int) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return // a cache, not a duty
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.fds[key]; ok {
+		unix.Close(old)
+	} else {
+		c.keys = append(c.keys, key)
+	}
+	c.fds[key] = dup
+	for len(c.fds) > maxCachedDirs && len(c.keys) > 0 {
+		c.remove(c.keys[0])
+	}
+}
+
+// remove closes and forgets key; c.mu is held.
+func (c *dirCache) remove(key string) {
+	if fd, ok := c.fds[key]; ok {
+		unix.Close(fd)
+		delete(c.fds, key)
+	}
+	c.keys = slices.DeleteFunc(c.keys, func(k string) bool { return k == key })
+}
+
+// drop forgets the directory at key and everything below it ("" is all).
+func (c *dirCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.fds {
+		if key == "" || k == key || strings.HasPrefix(k, key+"/") {
+			c.remove(k)
+		}
+	}
 }
 
 // tempName returns a name for a temp file that a user cannot predict.
@@ -496,6 +646,7 @@ func (r *Root) Remove(p string) error {
 	err = unix.Unlinkat(dirfd, name, 0)
 	if errors.Is(err, unix.EISDIR) {
 		err = unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
+		r.forget(p)
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return &fs.PathError{Op: "remove", Path: p, Err: err}
@@ -566,10 +717,21 @@ func (r *Root) RemoveAll(p string) error {
 		return &fs.PathError{Op: "removeall", Path: p, Err: err}
 	}
 	defer unix.Close(dirfd)
+	r.forget(p)
 	if err := removeAt(dirfd, name); err != nil {
 		return &fs.PathError{Op: "removeall", Path: p, Err: err}
 	}
 	return nil
+}
+
+// forget drops the cached directory at p and below (a removal).
+func (r *Root) forget(p string) {
+	if r.dirs == nil {
+		return
+	}
+	if parts, err := splitPath(p); err == nil {
+		r.dirs.drop(strings.Join(parts, "/"))
+	}
 }
 
 // maxPasses bounds how often a directory is re-read while a user keeps

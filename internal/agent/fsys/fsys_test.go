@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -212,64 +213,81 @@ func TestSymlinkAttacks(t *testing.T) {
 		{"parent dir->/etc", "home/web1/html/sub", func(d string) string { return filepath.Join(d, "etc") }},
 	}
 	for _, a := range attacks {
-		t.Run(a.name, func(t *testing.T) {
-			r, dir := sandbox(t)
-			linkHost := filepath.Join(dir, a.link)
-			must(t, os.RemoveAll(linkHost))
-			must(t, os.Symlink(a.target(dir), linkHost))
-			must(t, os.Lchown(linkHost, userUID, userGID))
-			before := snapshot(t, filepath.Join(dir, "etc"))
-			below := "/" + a.link + "/passwd"
+		for _, cached := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s cached=%v", a.name, cached), func(t *testing.T) {
+				symlinkAttack(t, a, cached)
+			})
+		}
+	}
+}
 
-			if _, err := r.WriteFile(below, []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
-				t.Errorf("WriteFile: %v, want ErrSymlink", err)
-			}
-			if _, err := r.WriteFile("/"+a.link+"/index.html", []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
-				t.Errorf("WriteFile new: %v, want ErrSymlink", err)
-			}
-			if _, err := r.WriteIfMissing("/"+a.link+"/index.html", []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
-				t.Errorf("WriteIfMissing: %v, want ErrSymlink", err)
-			}
-			if err := r.MkdirAll("/"+a.link+"/cgi-bin", 0o755, userUID, userGID); !errors.Is(err, ErrSymlink) {
-				t.Errorf("MkdirAll below: %v, want ErrSymlink", err)
-			}
-			if err := r.MkdirAll("/"+a.link, 0o700, userUID, userGID); !errors.Is(err, ErrSymlink) {
-				t.Errorf("MkdirAll at link (would chmod the target): %v, want ErrSymlink", err)
-			}
-			if _, err := r.ReadFile(below); !errors.Is(err, ErrSymlink) {
-				t.Errorf("ReadFile: %v, want ErrSymlink", err)
-			}
-			if err := r.Remove(below); !errors.Is(err, ErrSymlink) {
-				t.Errorf("Remove below: %v, want ErrSymlink", err)
-			}
-			if err := r.RemoveAll(below); !errors.Is(err, ErrSymlink) {
-				t.Errorf("RemoveAll below: %v, want ErrSymlink", err)
-			}
-			passwd, err := os.Stat(filepath.Join(dir, "etc/passwd"))
-			must(t, err)
-			if err := r.SetModTime(below, time.Unix(1e9, 0)); !errors.Is(err, ErrSymlink) {
-				t.Errorf("SetModTime below: %v, want ErrSymlink", err)
-			}
-			if _, err := r.ModTime(below); !errors.Is(err, ErrSymlink) {
-				t.Errorf("ModTime below: %v, want ErrSymlink", err)
-			}
-			if after, err := os.Stat(filepath.Join(dir, "etc/passwd")); err != nil || !after.ModTime().Equal(passwd.ModTime()) {
-				t.Errorf("SetModTime through a link changed the target's time: %v", err)
-			}
-			if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
-				t.Fatalf("outside changed:\n%s\nwas\n%s", after, before)
-			}
-			// Removing the link itself removes only the link.
-			if err := r.RemoveAll("/" + a.link); err != nil {
-				t.Fatalf("RemoveAll link: %v", err)
-			}
-			if _, err := os.Lstat(linkHost); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("link still there: %v", err)
-			}
-			if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
-				t.Fatalf("RemoveAll of the link changed the target:\n%s", after)
-			}
-		})
+func symlinkAttack(t *testing.T, a attack, cached bool) {
+	r, dir := sandbox(t)
+	if cached {
+		// Walk every directory on the way first, so that a cached
+		// descriptor of the directory replaced below would be used.
+		r = r.Cached()
+		t.Cleanup(func() { r.Close() })
+		must(t, r.MkdirAll("/"+a.link, 0o755, userUID, userGID))
+		_, err := r.WriteFile("/"+a.link+"/warm", []byte("x"), 0o644, userUID, userGID)
+		must(t, err)
+		_, err = r.ReadFile("/etc/passwd")
+		must(t, err)
+	}
+	linkHost := filepath.Join(dir, a.link)
+	must(t, os.RemoveAll(linkHost))
+	must(t, os.Symlink(a.target(dir), linkHost))
+	must(t, os.Lchown(linkHost, userUID, userGID))
+	before := snapshot(t, filepath.Join(dir, "etc"))
+	below := "/" + a.link + "/passwd"
+
+	if _, err := r.WriteFile(below, []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
+		t.Errorf("WriteFile: %v, want ErrSymlink", err)
+	}
+	if _, err := r.WriteFile("/"+a.link+"/index.html", []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
+		t.Errorf("WriteFile new: %v, want ErrSymlink", err)
+	}
+	if _, err := r.WriteIfMissing("/"+a.link+"/index.html", []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
+		t.Errorf("WriteIfMissing: %v, want ErrSymlink", err)
+	}
+	if err := r.MkdirAll("/"+a.link+"/cgi-bin", 0o755, userUID, userGID); !errors.Is(err, ErrSymlink) {
+		t.Errorf("MkdirAll below: %v, want ErrSymlink", err)
+	}
+	if err := r.MkdirAll("/"+a.link, 0o700, userUID, userGID); !errors.Is(err, ErrSymlink) {
+		t.Errorf("MkdirAll at link (would chmod the target): %v, want ErrSymlink", err)
+	}
+	if _, err := r.ReadFile(below); !errors.Is(err, ErrSymlink) {
+		t.Errorf("ReadFile: %v, want ErrSymlink", err)
+	}
+	if err := r.Remove(below); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Remove below: %v, want ErrSymlink", err)
+	}
+	if err := r.RemoveAll(below); !errors.Is(err, ErrSymlink) {
+		t.Errorf("RemoveAll below: %v, want ErrSymlink", err)
+	}
+	passwd, err := os.Stat(filepath.Join(dir, "etc/passwd"))
+	must(t, err)
+	if err := r.SetModTime(below, time.Unix(1e9, 0)); !errors.Is(err, ErrSymlink) {
+		t.Errorf("SetModTime below: %v, want ErrSymlink", err)
+	}
+	if _, err := r.ModTime(below); !errors.Is(err, ErrSymlink) {
+		t.Errorf("ModTime below: %v, want ErrSymlink", err)
+	}
+	if after, err := os.Stat(filepath.Join(dir, "etc/passwd")); err != nil || !after.ModTime().Equal(passwd.ModTime()) {
+		t.Errorf("SetModTime through a link changed the target's time: %v", err)
+	}
+	if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
+		t.Fatalf("outside changed:\n%s\nwas\n%s", after, before)
+	}
+	// Removing the link itself removes only the link.
+	if err := r.RemoveAll("/" + a.link); err != nil {
+		t.Fatalf("RemoveAll link: %v", err)
+	}
+	if _, err := os.Lstat(linkHost); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("link still there: %v", err)
+	}
+	if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
+		t.Fatalf("RemoveAll of the link changed the target:\n%s", after)
 	}
 }
 
@@ -533,5 +551,101 @@ func TestModTimeOfALink(t *testing.T) {
 	}
 	if _, err := r.ModTime("/home/web1/html/none"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ModTime of nothing: %v, want ErrNotExist", err)
+	}
+}
+
+// A Cached root keeps the directories only root can replace and walks
+// what a user controls every time: a user who moves html away and puts a
+// link to /etc in its place gets ErrSymlink, as from a plain root, and
+// never a write into the moved directory.
+func TestCachedRootWalksWhatUsersControl(t *testing.T) {
+	plain, dir := sandbox(t)
+	r := plain.Cached()
+	defer r.Close()
+	home := filepath.Join(dir, "home/web1")
+	_, err := r.WriteFile("/home/web1/html/a.html", []byte("a"), 0o644, userUID, userGID)
+	must(t, err)
+	must(t, r.MkdirAll("/etc/apache2/kontor/sites", 0o755, 0, 0))
+	_, err = r.WriteFile("/etc/apache2/kontor/sites/web1.conf", []byte("x"), 0o644, 0, 0)
+	must(t, err)
+	keys := func() []string {
+		r.dirs.mu.Lock()
+		defer r.dirs.mu.Unlock()
+		var out []string
+		for k := range r.dirs.fds {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := keys(), []string{"etc", "etc/apache2", "etc/apache2/kontor", "etc/apache2/kontor/sites", "home"}; !slices.Equal(got, want) {
+		t.Errorf("cached %q, want %q", got, want)
+	}
+
+	// The user moves html away and links /etc in its place.
+	must(t, os.Rename(filepath.Join(home, "html"), filepath.Join(home, "moved")))
+	must(t, os.Symlink(filepath.Join(dir, "etc"), filepath.Join(home, "html")))
+	before := snapshot(t, filepath.Join(dir, "etc"))
+	if _, err := r.WriteFile("/home/web1/html/passwd", []byte("pwned\n"), 0o644, 0, 0); !errors.Is(err, ErrSymlink) {
+		t.Errorf("WriteFile through the swapped html: %v, want ErrSymlink", err)
+	}
+	if _, err := os.Lstat(filepath.Join(home, "moved/passwd")); err == nil {
+		t.Errorf("the write went into the moved directory")
+	}
+	if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
+		t.Errorf("/etc changed:\n%s", after)
+	}
+
+	// A cached directory removed behind the root's back is walked again;
+	// one the root removes itself is forgotten.
+	must(t, os.RemoveAll(filepath.Join(dir, "etc/apache2/kontor/sites")))
+	must(t, os.MkdirAll(filepath.Join(dir, "etc/apache2/kontor/sites"), 0o755))
+	_, err = r.WriteFile("/etc/apache2/kontor/sites/web2.conf", []byte("y"), 0o644, 0, 0)
+	must(t, err)
+	if _, err := os.Stat(filepath.Join(dir, "etc/apache2/kontor/sites/web2.conf")); err != nil {
+		t.Errorf("written into the removed directory: %v", err)
+	}
+	must(t, r.RemoveAll("/etc/apache2/kontor"))
+	if got := keys(); slices.ContainsFunc(got, func(k string) bool { return strings.HasPrefix(k, "etc/apache2/kontor") }) {
+		t.Errorf("removed directories still cached: %q", got)
+	}
+	must(t, r.MkdirAll("/etc/apache2/kontor/sites", 0o755, 0, 0))
+	_, err = r.WriteFile("/etc/apache2/kontor/sites/web3.conf", []byte("z"), 0o644, 0, 0)
+	must(t, err)
+	if _, err := os.Stat(filepath.Join(dir, "etc/apache2/kontor/sites/web3.conf")); err != nil {
+		t.Errorf("after RemoveAll and MkdirAll: %v", err)
+	}
+}
+
+// Directories in a world-writable directory are cached only when it is
+// sticky (then only their owner, root, can move them), and the cache
+// holds at most maxCachedDirs descriptors.
+func TestCachedRootBounds(t *testing.T) {
+	plain, dir := sandbox(t)
+	r := plain.Cached()
+	defer r.Close()
+	for _, d := range []struct {
+		name string
+		mode os.FileMode
+	}{{"open", 0o777}, {"sticky", 0o777 | os.ModeSticky}} {
+		must(t, os.Mkdir(filepath.Join(dir, d.name), 0o700))
+		must(t, os.Chmod(filepath.Join(dir, d.name), d.mode))
+		must(t, r.MkdirAll("/"+d.name+"/sub", 0o755, 0, 0))
+	}
+	r.dirs.mu.Lock()
+	_, open := r.dirs.fds["open/sub"]
+	_, sticky := r.dirs.fds["sticky/sub"]
+	r.dirs.mu.Unlock()
+	if open || !sticky {
+		t.Errorf("cached below a world-writable directory: %v, below a sticky one: %v; want false, true", open, sticky)
+	}
+	for i := range maxCachedDirs + 50 {
+		must(t, r.MkdirAll(fmt.Sprintf("/many/d%d", i), 0o755, 0, 0))
+	}
+	r.dirs.mu.Lock()
+	n, k := len(r.dirs.fds), len(r.dirs.keys)
+	r.dirs.mu.Unlock()
+	if n > maxCachedDirs || k != n {
+		t.Errorf("%d descriptors, %d keys; want at most %d, equal", n, k, maxCachedDirs)
 	}
 }

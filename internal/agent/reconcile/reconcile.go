@@ -351,6 +351,12 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 	if b.SweepOnly {
 		rep.Users = 0 // applied by the chunks before; the sweep is no result of theirs
 	}
+	env := l.Env
+	if bf, ok := env.FS.(agent.BatchFS); ok {
+		fs, done := bf.ForBatch()
+		defer done()
+		env.FS = fs
+	}
 	failed := make(map[int64][]string)
 	ownFail := make(map[int64]bool) // failed by a daemon for a reason of its own
 	noAccount := make(map[int64][]string)
@@ -364,11 +370,11 @@ func (l *Loop) apply(ctx context.Context, b agent.Batch, changeID map[int64]int6
 		batch := b
 		batch.Users = withoutFailed(all, noAccount)
 		t0 := time.Now()
-		r := d.Apply(ctx, l.Env, batch)
+		r := d.Apply(ctx, env, batch)
 		if r.Changed && r.Err == nil {
 			// Daemons that sync before their reload found little to do;
 			// the others (accounts, cron) are made durable here.
-			if err := agent.Sync(l.Env.FS); err != nil {
+			if err := agent.Sync(env.FS); err != nil {
 				r.Err = err
 			}
 		}
