@@ -104,14 +104,16 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 			continue
 		}
 		prev := make(map[string]ZoneState)
+		onDisk := make(map[string][]byte) // read once, compared below
 		for _, dmn := range append(byOwner[u.Login], desiredZones(u)...) {
-			if _, seen := prev[dmn]; seen || checkDomain(u.Login, "domain", dmn) != nil {
+			if _, seen := onDisk[dmn]; seen || checkDomain(u.Login, "domain", dmn) != nil {
 				continue
 			}
 			body, err := env.FS.ReadFile(d.ZoneDir + "/" + ZoneFile(dmn))
 			if err != nil {
 				continue
 			}
+			onDisk[dmn] = body
 			if st, err := StateOf(body); err == nil {
 				prev[dmn] = st
 			}
@@ -129,10 +131,8 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 				failed = fieldErr(u.Login, "domains.name", z.Domain, "already served for user %q", o)
 				break
 			}
-			if !z.Changed {
-				if cur, err := env.FS.ReadFile(d.ZoneDir + "/" + ZoneFile(z.Domain)); err == nil && bytes.Equal(cur, z.Body) {
-					continue
-				}
+			if cur, ok := onDisk[z.Domain]; !z.Changed && ok && bytes.Equal(cur, z.Body) {
+				continue
 			}
 			if err := d.checkZone(ctx, env, z); err != nil {
 				failed = err
