@@ -603,29 +603,139 @@ func (r *Root) MkdirAll(p string, mode fs.FileMode, uid, gid int) error {
 // ReadFile returns the content of the regular file at p (for diffs). A
 // missing file gives an error matching fs.ErrNotExist.
 func (r *Root) ReadFile(p string) ([]byte, error) {
+	f, err := r.open(p, "read")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// Open opens the regular file at p for reading, checked as ReadFile checks
+// it, for a file too large to hold in memory (a day of a busy site's
+// access log).
+func (r *Root) Open(p string) (*os.File, error) { return r.open(p, "open") }
+
+func (r *Root) open(p, op string) (*os.File, error) {
 	dir, name, err := splitFile(p)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		return nil, &fs.PathError{Op: op, Path: p, Err: err}
 	}
 	dirfd, err := r.openDir(dir, false, 0, -1, -1)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		return nil, &fs.PathError{Op: op, Path: p, Err: err}
 	}
 	defer unix.Close(dirfd)
 	fd, err := unix.Openat(dirfd, name, readFlags, 0)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: explain(dirfd, name, p, err)}
+		return nil, &fs.PathError{Op: op, Path: p, Err: explain(dirfd, name, p, err)}
 	}
 	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		f.Close()
+		return nil, &fs.PathError{Op: op, Path: p, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, &fs.PathError{Op: "read", Path: p, Err: ErrNotRegular}
+		f.Close()
+		return nil, &fs.PathError{Op: op, Path: p, Err: ErrNotRegular}
 	}
-	return io.ReadAll(f)
+	return f, nil
+}
+
+// Pending is a file being written by Create: nothing is at its path until
+// Commit renames it into place, as WriteFile does with a whole file.
+type Pending struct {
+	f        *os.File
+	dirfd    int
+	tmp      string
+	name     string
+	path     string
+	perm     uint32
+	uid, gid int
+	deferred bool
+	err      error
+}
+
+// Create starts a file for p that is written piece by piece: Commit
+// replaces p with it (mode and owner set, checked like WriteFile's final
+// name), Abort throws it away. One of the two must be called.
+func (r *Root) Create(p string, mode fs.FileMode, uid, gid int) (*Pending, error) {
+	dir, name, err := splitFile(p)
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: p, Err: err}
+	}
+	dirfd, err := r.openDir(dir, false, 0, -1, -1)
+	if err != nil {
+		return nil, &fs.PathError{Op: "create", Path: p, Err: err}
+	}
+	tmp := tempName()
+	fd, err := unix.Openat(dirfd, tmp, tmpFlags, 0o600)
+	if err != nil {
+		unix.Close(dirfd)
+		return nil, &fs.PathError{Op: "create", Path: p, Err: err}
+	}
+	return &Pending{f: os.NewFile(uintptr(fd), tmp), dirfd: dirfd, tmp: tmp, name: name, path: p,
+		perm: unixMode(mode), uid: uid, gid: gid, deferred: r.deferred}, nil
+}
+
+// Write appends to the pending file; after an error Commit fails.
+func (w *Pending) Write(b []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.f.Write(b)
+	w.err = err
+	return n, err
+}
+
+// Commit puts the file in place of its path.
+func (w *Pending) Commit() error {
+	if w.f == nil {
+		return &fs.PathError{Op: "commit", Path: w.path, Err: os.ErrClosed}
+	}
+	err := w.err
+	if err == nil {
+		err = setOwnerMode(int(w.f.Fd()), w.perm, w.uid, w.gid)
+	}
+	if err == nil && !w.deferred {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	w.f = nil
+	if err == nil {
+		st, exists, serr := lstatAt(w.dirfd, w.name)
+		if err = serr; err == nil && exists {
+			err = checkReplaceable(&st)
+		}
+	}
+	if err == nil {
+		err = unix.Renameat(w.dirfd, w.tmp, w.dirfd, w.name)
+	}
+	if err == nil && !w.deferred {
+		err = unix.Fsync(w.dirfd)
+	}
+	if err != nil {
+		unix.Unlinkat(w.dirfd, w.tmp, 0)
+	}
+	unix.Close(w.dirfd)
+	if err != nil {
+		return &fs.PathError{Op: "write", Path: w.path, Err: err}
+	}
+	return nil
+}
+
+// Abort removes the pending file; after Commit it does nothing.
+func (w *Pending) Abort() {
+	if w.f == nil {
+		return
+	}
+	w.f.Close()
+	w.f = nil
+	unix.Unlinkat(w.dirfd, w.tmp, 0)
+	unix.Close(w.dirfd)
 }
 
 // Remove removes the file, symlink (as a link) or empty directory at p.

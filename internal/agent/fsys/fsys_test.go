@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -647,5 +648,70 @@ func TestCachedRootBounds(t *testing.T) {
 	r.dirs.mu.Unlock()
 	if n > maxCachedDirs || k != n {
 		t.Errorf("%d descriptors, %d keys; want at most %d, equal", n, k, maxCachedDirs)
+	}
+}
+
+// Create writes piece by piece and puts nothing at the path before Commit;
+// Abort leaves nothing; a symlink planted at the path meanwhile is refused
+// (its target untouched) and no temp file stays. Open reads like ReadFile
+// and refuses links and FIFOs.
+func TestCreateAndOpen(t *testing.T) {
+	r, dir := sandbox(t)
+	html := filepath.Join(dir, "home/web1/html")
+	w, err := r.Create("/home/web1/html/big.log", 0o640, userUID, userGID)
+	must(t, err)
+	for range 3 {
+		_, err := w.Write([]byte("line\n"))
+		must(t, err)
+	}
+	if _, err := os.Lstat(filepath.Join(html, "big.log")); err == nil {
+		t.Fatalf("the file is there before Commit")
+	}
+	must(t, w.Commit())
+	fi, err := os.Stat(filepath.Join(html, "big.log"))
+	must(t, err)
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o640 || st.Uid != userUID || st.Gid != userGID {
+		t.Errorf("mode %v owner %d:%d", fi.Mode(), st.Uid, st.Gid)
+	}
+	f, err := r.Open("/home/web1/html/big.log")
+	must(t, err)
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil || string(data) != "line\nline\nline\n" {
+		t.Errorf("read back %q, %v", data, err)
+	}
+
+	w, err = r.Create("/home/web1/html/gone.log", 0o644, 0, 0)
+	must(t, err)
+	_, err = w.Write([]byte("x"))
+	must(t, err)
+	w.Abort()
+	w, err = r.Create("/home/web1/html/passwd", 0o644, 0, 0)
+	must(t, err)
+	_, err = w.Write([]byte("pwned\n"))
+	must(t, err)
+	must(t, os.Symlink(filepath.Join(dir, "etc/passwd"), filepath.Join(html, "passwd")))
+	before := snapshot(t, filepath.Join(dir, "etc"))
+	if err := w.Commit(); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Commit over a planted link: %v, want ErrSymlink", err)
+	}
+	if after := snapshot(t, filepath.Join(dir, "etc")); after != before {
+		t.Errorf("the link's target changed:\n%s", after)
+	}
+	names, err := os.ReadDir(html)
+	must(t, err)
+	var got []string
+	for _, n := range names {
+		got = append(got, n.Name())
+	}
+	if want := []string{"big.log", "passwd"}; !slices.Equal(got, want) {
+		t.Errorf("html holds %q, want %q (no temp files, nothing aborted)", got, want)
+	}
+	if _, err := r.Open("/home/web1/html/passwd"); !errors.Is(err, ErrSymlink) {
+		t.Errorf("Open of a link: %v, want ErrSymlink", err)
+	}
+	must(t, syscall.Mkfifo(filepath.Join(html, "fifo"), 0o644))
+	if _, err := r.Open("/home/web1/html/fifo"); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("Open of a FIFO: %v, want ErrNotRegular", err)
 	}
 }

@@ -18,37 +18,50 @@ const maxLine = 32 << 10
 // own. Lines of other vhosts, malformed lines and a last line without its
 // newline (Apache may be writing it right now) are left out.
 func Split(log []byte, domains []string) map[string][]byte {
-	known := make(map[string]bool, len(domains))
-	for _, d := range domains {
-		known[d] = true
-	}
+	known := knownSites(domains)
 	out := make(map[string][]byte, len(domains))
 	for len(log) > 0 {
 		i := bytes.IndexByte(log, '\n')
 		if i < 0 {
 			break // partial last line
 		}
-		line := log[:i]
+		site, rest := splitLine(log[:i], known)
 		log = log[i+1:]
-		if len(line) > maxLine || bytes.IndexByte(line, 0) >= 0 || bytes.IndexByte(line, '\r') >= 0 {
-			continue
+		if site != "" {
+			out[site] = append(append(out[site], rest...), '\n')
 		}
-		sp := bytes.IndexByte(line, ' ')
-		if sp <= 0 || sp == len(line)-1 {
-			continue
-		}
-		site := siteOf(string(line[:sp]), known)
-		if site == "" {
-			continue
-		}
-		rest := line[sp+1:]
-		// The combined format starts with the client address.
-		if rest[0] == ' ' || bytes.Count(rest, []byte{'"'}) < 6 || bytes.IndexByte(rest, '[') < 0 {
-			continue
-		}
-		out[site] = append(append(out[site], rest...), '\n')
 	}
 	return out
+}
+
+func knownSites(domains []string) map[string]bool {
+	known := make(map[string]bool, len(domains))
+	for _, d := range domains {
+		known[d] = true
+	}
+	return known
+}
+
+// splitLine returns the site of one line (without its newline) and the
+// line without its first field; "" for a line Split leaves out.
+func splitLine(line []byte, known map[string]bool) (string, []byte) {
+	if len(line) > maxLine || bytes.IndexByte(line, 0) >= 0 || bytes.IndexByte(line, '\r') >= 0 {
+		return "", nil
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || sp == len(line)-1 {
+		return "", nil
+	}
+	site := siteOf(string(line[:sp]), known)
+	if site == "" {
+		return "", nil
+	}
+	rest := line[sp+1:]
+	// The combined format starts with the client address.
+	if rest[0] == ' ' || bytes.Count(rest, []byte{'"'}) < 6 || bytes.IndexByte(rest, '[') < 0 {
+		return "", nil
+	}
+	return site, rest
 }
 
 // siteOf maps "vhost:port" to the site it belongs to, "" when none.

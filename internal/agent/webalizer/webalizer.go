@@ -17,16 +17,20 @@
 package webalizer
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"kontor/internal/agent"
+	"kontor/internal/agent/fsys"
 	"kontor/internal/panel"
 )
 
@@ -401,37 +405,24 @@ func (d Daemon) Tick(ctx context.Context, env agent.Env, b agent.Batch) agent.Re
 
 // run feeds every site of u its share of the access log.
 func (d Daemon) run(ctx context.Context, env agent.Env, opt Options, u *user) (ran bool, err error) {
-	var log []byte
 	// The rotated file first: lines written between the last run and the
-	// rotation are there. Both are read whole (the FS has no streaming
-	// read); a day of one user's traffic fits in memory.
-	for _, p := range []string{opt.LogDir + "/" + u.login + ".log.1", opt.LogDir + "/" + u.login + ".log"} {
-		data, err := env.FS.ReadFile(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		// A rotated file ends with a complete line; never glue its last
-		// bytes to the first line of the next.
-		if len(log) > 0 && log[len(log)-1] != '\n' {
-			log = append(log, '\n')
-		}
-		log = append(log, data...)
+	// rotation are there.
+	logs := []string{opt.LogDir + "/" + u.login + ".log.1", opt.LogDir + "/" + u.login + ".log"}
+	var sites map[string]bool
+	if st, ok := env.FS.(streamer); ok {
+		sites, err = splitStream(st, logs, opt, u)
+	} else {
+		sites, err = splitWhole(env.FS, logs, opt, u)
 	}
-	parts := Split(log, u.domains)
+	if err != nil {
+		return false, err
+	}
 	var errs []error
 	for _, dom := range u.domains {
-		lines := parts[dom]
-		if len(lines) == 0 {
+		if !sites[dom] {
 			continue // Webalizer fails on a log without records
 		}
 		wl := workLog(opt, u.login, dom)
-		if _, err := env.FS.WriteFile(wl, lines, 0o640, 0, u.uid); err != nil {
-			errs = append(errs, err)
-			continue
-		}
 		rctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 		out, err := env.Run.Run(rctx, opt.Setpriv, Argv(opt, u.uid, confPath(opt, u.login, dom))...)
 		cancel()
@@ -446,6 +437,134 @@ func (d Daemon) run(ctx context.Context, env agent.Env, opt Options, u *user) (r
 		}
 	}
 	return ran, errors.Join(errs...)
+}
+
+// streamer is an FS that reads and writes files piece by piece
+// (fsys.Root): the access log of a busy site can be larger than the agent
+// should hold in memory.
+type streamer interface {
+	Open(p string) (*os.File, error)
+	Create(p string, mode fs.FileMode, uid, gid int) (*fsys.Pending, error)
+}
+
+// splitStream cuts the logs into one work log per site of u, a line at a
+// time, and returns the sites that got lines. Memory stays at a buffer
+// whatever the size of the logs.
+func splitStream(st streamer, logs []string, opt Options, u *user) (map[string]bool, error) {
+	known := knownSites(u.domains)
+	type siteLog struct {
+		file *fsys.Pending
+		buf  *bufio.Writer
+	}
+	out := map[string]siteLog{}
+	defer func() {
+		for _, w := range out {
+			w.file.Abort() // after Commit a no-op
+		}
+	}()
+	add := func(line []byte) error {
+		site, rest := splitLine(line, known)
+		if site == "" {
+			return nil
+		}
+		w, ok := out[site]
+		if !ok {
+			f, err := st.Create(workLog(opt, u.login, site), 0o640, 0, u.uid)
+			if err != nil {
+				return err
+			}
+			w = siteLog{file: f, buf: bufio.NewWriterSize(f, 64<<10)}
+			out[site] = w
+		}
+		w.buf.Write(rest)
+		return w.buf.WriteByte('\n') // a write error sticks and shows here
+	}
+	for i, p := range logs {
+		f, err := st.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = eachLine(f, i < len(logs)-1, add)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	sites := make(map[string]bool, len(out))
+	for site, w := range out {
+		if err := w.buf.Flush(); err != nil {
+			return nil, err
+		}
+		if err := w.file.Commit(); err != nil {
+			return nil, err
+		}
+		sites[site] = true
+	}
+	return sites, nil
+}
+
+// eachLine hands fn every line of r without its newline. Lines longer
+// than maxLine are skipped; the last line counts without a newline only
+// when the file is finished (rotated): else Apache may be writing it.
+func eachLine(r io.Reader, finished bool, fn func([]byte) error) error {
+	br := bufio.NewReaderSize(r, 2*maxLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			for errors.Is(err, bufio.ErrBufferFull) { // too long: to its end
+				_, err = br.ReadSlice('\n')
+			}
+			if err == nil {
+				continue
+			}
+			line = nil
+		}
+		switch {
+		case err == nil:
+			if ferr := fn(line[:len(line)-1]); ferr != nil {
+				return ferr
+			}
+		case errors.Is(err, io.EOF):
+			if len(line) > 0 && finished {
+				return fn(line)
+			}
+			return nil
+		default:
+			return err
+		}
+	}
+}
+
+// splitWhole is splitStream for an FS that reads and writes whole files
+// (a dry run's recorder).
+func splitWhole(files agent.FS, logs []string, opt Options, u *user) (map[string]bool, error) {
+	var log []byte
+	for _, p := range logs {
+		data, err := files.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		// A rotated file ends with a complete line; never glue its last
+		// bytes to the first line of the next.
+		if len(log) > 0 && log[len(log)-1] != '\n' {
+			log = append(log, '\n')
+		}
+		log = append(log, data...)
+	}
+	sites := map[string]bool{}
+	for site, lines := range Split(log, u.domains) {
+		if _, err := files.WriteFile(workLog(opt, u.login, site), lines, 0o640, 0, u.uid); err != nil {
+			return nil, err
+		}
+		sites[site] = true
+	}
+	return sites, nil
 }
 
 // Argv returns the arguments of setpriv that run Webalizer with conf as

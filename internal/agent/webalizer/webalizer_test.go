@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -460,5 +461,47 @@ func TestDryRun(t *testing.T) {
 	}
 	if d.Every() != 24*time.Hour || (Daemon{Opt: Options{Every: time.Hour}}).Every() != time.Hour || d.Name() != "webalizer" {
 		t.Error("Every/Name")
+	}
+}
+
+// Tick reads the logs a line at a time and feeds each site the same lines
+// Split cuts from the whole: the rotated file's unterminated last line
+// counts (the file is finished), the current one's does not (Apache may be
+// writing it), and a line longer than any real one is skipped without
+// holding it. The dry run's whole-file path gives the same.
+func TestTickStreamsLikeSplit(t *testing.T) {
+	root, dir := sandbox(t)
+	etcGroup(t, dir)
+	const rec = ` 198.51.100.7 - - [10/Mar/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8"`
+	rotated := "example.com:80" + rec + " r1\n" +
+		"example.com:80" + rec + " " + strings.Repeat("x", 3*maxLine) + "\n" +
+		"www.example.com:80" + rec + " r-last"
+	current := "blog.example.com:80" + rec + " b1\n" + "example.com:80" + rec + " c1\n" + "example.com:80" + rec + " partial"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(dir+"/var/log/apache2/kontor", 0o755))
+	must(os.WriteFile(dir+"/var/log/apache2/kontor/web1.log.1", []byte(rotated), 0o640))
+	must(os.WriteFile(dir+"/var/log/apache2/kontor/web1.log", []byte(current), 0o640))
+	run := &recRunner{fs: root}
+	res := Daemon{}.Tick(context.Background(), env(root, run), agent.Batch{Users: []agent.User{testUser()}, Full: true})
+	if res.Err != nil || len(res.Failed) != 0 {
+		t.Fatalf("Tick: %+v", res)
+	}
+	whole := Split([]byte(rotated+"\n"+current), []string{"example.com", "blog.example.com"})
+	want := []string{string(whole["example.com"]), string(whole["blog.example.com"])}
+	if want[0] != rec[1:]+" r1\n"+rec[1:]+" r-last\n"+rec[1:]+" c1\n" || want[1] != rec[1:]+" b1\n" {
+		t.Fatalf("Split itself: %q", want)
+	}
+	slices.Sort(want)
+	slices.Sort(run.logs)
+	if !slices.Equal(run.logs, want) {
+		t.Errorf("fed logs:\n%q\nwant\n%q", run.logs, want)
+	}
+	if names, _ := os.ReadDir(dir + "/var/lib/kontor/webalizer/web1"); len(names) != 0 {
+		t.Errorf("work files left: %v", names)
 	}
 }
