@@ -164,7 +164,7 @@ func agentCommand() *command {
 		synopsis: "[--config FILE] [--db DSN] [--root DIR] [--mode system|sandbox] [--once]",
 		summary:  "apply the panel's changes to this server (runs as root)",
 		about: `The privileged half of Kontor. It reconciles everything once, then follows
-the change journal the panel writes (checked every 0.5 s) and applies each
+the change journal the panel writes (checked every 0.1 s) and applies each
 batch of changes: Unix accounts and homes, Apache vhosts and PHP-FPM pools,
 BIND zones, MariaDB databases and logins, crontabs, Webalizer. Every file is
 rendered into a staging directory, checked with the daemon's own checker

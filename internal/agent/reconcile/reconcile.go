@@ -42,7 +42,7 @@ type Loop struct {
 	Log     *slog.Logger
 	// Poll is how often the journal is checked (the wake-up; a change is
 	// applied within about Poll plus the apply itself).
-	Poll time.Duration // 500 ms
+	Poll time.Duration // 100 ms
 	// FullEvery is the period of the full reconcile.
 	FullEvery time.Duration // 10 min
 	// BatchLimit caps the journal rows taken at once.
@@ -65,7 +65,7 @@ type Loop struct {
 
 func (l *Loop) defaults() {
 	if l.Poll <= 0 {
-		l.Poll = 500 * time.Millisecond
+		l.Poll = 100 * time.Millisecond
 	}
 	if l.FullEvery <= 0 {
 		l.FullEvery = 10 * time.Minute
