@@ -302,7 +302,7 @@ func (r *userRun) webDAV(u agent.User, d desired) error {
 	case !want && st.web && !st.unsupported:
 		err = r.setfacl(hostHTML, revokeArgs(d.uid, r.o.WebGroup, hostHTML), -1)
 	}
-	if err != nil || !(want || frontPageDue(r.b, u.ID, r.created, want)) {
+	if err != nil || !frontPageDue(r.b, u.ID, r.created, want) {
 		return err
 	}
 	return r.reclaim(hostHome, d)

@@ -12,9 +12,10 @@ import (
 // Files published through WebDAV (USR-5) are created by the web server and
 // belong to it: they would not count in the user's disk quota, and the
 // user could not change their mode or ACL, also after FrontPage is
-// switched off. The agent gives them to the user (reclaim) whenever it
-// handles a user with FrontPage on, and once more when it is switched
-// off. The web server keeps its access through the ACL's group entry,
+// switched off. The agent gives them to the user (reclaim) on every full
+// run (every 10 minutes) and when FrontPage or the lock changes for a user
+// with FrontPage on, and once more when FrontPage is switched off: the
+// walk over the document root is not repeated for every other change. The web server keeps its access through the ACL's group entry,
 // which a change of owner leaves alone.
 //
 // reclaim runs as root in a tree the user controls, so it never resolves
