@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 
 	"kontor/internal/agent"
 )
@@ -38,6 +39,54 @@ type Daemon struct {
 	// MaxZoneReloads: past this many changed zones one full `rndc reload`
 	// (ReloadZone without a zone) is cheaper than one call per zone.
 	MaxZoneReloads int
+
+	// memo keeps the fragment between batches (nil: none): a full run of
+	// 10,000 users in chunks of 500 would otherwise parse and render all
+	// 30,000 zone lines twice per chunk, with each domain checked.
+	memo *fragmentMemo
+}
+
+// fragmentMemo is the fragment as last parsed and as last rendered.
+type fragmentMemo struct {
+	mu      sync.Mutex
+	parsed  []byte
+	refs    []ZoneRef
+	canon   []byte // what RenderNamedConf made for canonDir
+	canonOf string
+}
+
+// parse is ParseNamedConf, remembered for the same bytes. The refs are
+// shared: callers only read them.
+func (m *fragmentMemo) parse(conf []byte) []ZoneRef {
+	if m == nil {
+		return ParseNamedConf(conf)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refs == nil || !bytes.Equal(m.parsed, conf) {
+		m.parsed, m.refs = bytes.Clone(conf), ParseNamedConf(conf)
+	}
+	return m.refs
+}
+
+// rendered reports whether conf is what RenderNamedConf made for zoneDir
+// from the zones conf declares, so that the same zones render the same.
+func (m *fragmentMemo) rendered(conf []byte, zoneDir string) bool {
+	if m == nil {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.canon != nil && m.canonOf == zoneDir && bytes.Equal(m.canon, conf)
+}
+
+func (m *fragmentMemo) render(conf []byte, zoneDir string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.canon, m.canonOf = bytes.Clone(conf), zoneDir
 }
 
 // DefaultDaemon returns the production daemon for Debian 12.
@@ -50,6 +99,7 @@ func DefaultDaemon() Daemon {
 		ReloadZone:     []string{"rndc", "reload"},
 		Reconfig:       []string{"rndc", "reconfig"},
 		MaxZoneReloads: 50,
+		memo:           &fragmentMemo{},
 	}
 }
 
@@ -81,7 +131,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 	}
 	owner := make(map[string]string) // domain → login, as declared now
 	byOwner := make(map[string][]string)
-	for _, r := range ParseNamedConf(oldConf) {
+	for _, r := range d.memo.parse(oldConf) {
 		owner[r.Domain] = r.Owner
 		byOwner[r.Owner] = append(byOwner[r.Owner], r.Domain)
 	}
@@ -97,6 +147,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 	}
 	var writes []write
 	removed := make(map[string]bool)
+	ownersChanged := false // owner differs from the fragment on disk
 	keep := make(map[string]bool, len(b.Users))
 	for _, u := range b.Users {
 		keep[u.Login] = true
@@ -148,11 +199,15 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		now := make(map[string]bool, len(zones))
 		for _, z := range zones {
 			now[z.Domain] = true
-			owner[z.Domain] = u.Login
+			if o, ok := owner[z.Domain]; !ok || o != u.Login {
+				owner[z.Domain] = u.Login
+				ownersChanged = true
+			}
 		}
 		for _, dmn := range byOwner[u.Login] {
 			if !now[dmn] && owner[dmn] == u.Login {
 				delete(owner, dmn)
+				ownersChanged = true
 				removed[dmn] = true
 			}
 		}
@@ -164,6 +219,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		for _, dmn := range byOwner[g.Login] {
 			if owner[dmn] == g.Login {
 				delete(owner, dmn)
+				ownersChanged = true
 				removed[dmn] = true
 			}
 		}
@@ -172,6 +228,7 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		for dmn, o := range owner {
 			if !keep[o] {
 				delete(owner, dmn)
+				ownersChanged = true
 				removed[dmn] = true
 			}
 		}
@@ -187,14 +244,19 @@ func (d Daemon) Apply(ctx context.Context, env agent.Env, b agent.Batch) agent.R
 		}
 	}
 
-	refs := make([]ZoneRef, 0, len(owner))
-	for dmn, o := range owner {
-		refs = append(refs, ZoneRef{Domain: dmn, Owner: o})
-	}
-	conf, err := RenderNamedConf(refs, d.ZoneDir)
-	if err != nil {
-		res.Err = err
-		return res
+	// The same zones for the same owners render the same fragment: when
+	// the one on disk is what was rendered last, it is kept as it is.
+	conf := oldConf
+	if ownersChanged || !d.memo.rendered(oldConf, d.ZoneDir) {
+		refs := make([]ZoneRef, 0, len(owner))
+		for dmn, o := range owner {
+			refs = append(refs, ZoneRef{Domain: dmn, Owner: o})
+		}
+		if conf, err = RenderNamedConf(refs, d.ZoneDir); err != nil {
+			res.Err = err
+			return res
+		}
+		d.memo.render(conf, d.ZoneDir)
 	}
 	confChanged := !bytes.Equal(conf, oldConf)
 	if confChanged && len(d.CheckConf) > 0 {

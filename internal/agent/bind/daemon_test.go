@@ -104,3 +104,45 @@ func TestDaemonZonesReloadsOnlyChanged(t *testing.T) {
 		t.Errorf("fragment after delete:\n%s", conf)
 	}
 }
+
+// The daemon keeps the fragment it rendered between batches and renders
+// again only when an owner changes, but a fragment on disk that differs
+// from what it rendered (an admin's edit) is rendered again and replaced
+// at the next batch, with a reconfig.
+func TestFragmentMemoRepairsAnEditedFragment(t *testing.T) {
+	root, err := fsys.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &fakeBind{bad: map[string]bool{}}
+	env := agent.Env{FS: root, Run: run, Now: time.Now, Plan: func(string) {}}
+	d := DefaultDaemon()
+	srv := agent.Server{Hostname: "server1.example.net", SharedIPv4: []string{"192.0.2.10"},
+		NameServers: []string{"ns1.example.net", "ns2.example.net"}, MailHost: "mail.example.net"}
+	u1 := agent.User{ID: 1, Login: "web1", Domains: []agent.Domain{{Name: "one.example", DNS: true}}}
+	u2 := agent.User{ID: 2, Login: "web2", Domains: []agent.Domain{{Name: "two.example", DNS: true}}}
+	ctx := context.Background()
+	if r := d.Apply(ctx, env, agent.Batch{Server: srv, Users: []agent.User{u1, u2}, Full: true}); r.Err != nil || len(r.Failed) > 0 {
+		t.Fatalf("%v %v", r.Err, r.Failed)
+	}
+	const path = "/var/lib/bind/kontor/named.conf.kontor"
+	good, _ := root.ReadFile(path)
+	run.take()
+	if r := d.Apply(ctx, env, agent.Batch{Server: srv, Users: []agent.User{u1}}); r.Changed || len(run.take()) != 0 {
+		t.Fatalf("unchanged batch: %+v", r)
+	}
+	edited := strings.Replace(string(good), `zone "two.example"`, `zone "two.example" // edited`+"\n"+`zone "two.example"`, 1)
+	if _, err := root.WriteFile(path, []byte(edited), 0o644, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	r := d.Apply(ctx, env, agent.Batch{Server: srv, Users: []agent.User{u1}})
+	if r.Err != nil || !r.Changed {
+		t.Fatalf("edited fragment: %+v", r)
+	}
+	if conf, _ := root.ReadFile(path); string(conf) != string(good) {
+		t.Errorf("fragment after the batch:\n%s\nwant\n%s", conf, good)
+	}
+	if got := strings.Join(run.take(), "\n"); !strings.Contains(got, "rndc reconfig") {
+		t.Errorf("commands %q, want a reconfig", got)
+	}
+}
