@@ -26,6 +26,7 @@ import (
 // the meantime changes nothing but the entry that was checked. Only
 // directories and regular files with one link owned by the web server
 // are taken: a second link could be a file of the web server's elsewhere.
+// The walk stays on html's file system.
 
 // maxReclaimDepth bounds the folders reclaim descends into.
 const maxReclaimDepth = 64
@@ -65,7 +66,12 @@ func reclaim(home string, webUID, uid, gid int, dry bool) (int, error) {
 	case err != nil:
 		return 0, fmt.Errorf("%s/%s: %w", home, dirHTML, err)
 	}
-	w := reclaimWalk{webUID: webUID, uid: uid, gid: gid, dry: dry}
+	var st unix.Stat_t
+	if err := unix.Fstat(html, &st); err != nil {
+		unix.Close(html)
+		return 0, fmt.Errorf("%s/%s: %w", home, dirHTML, err)
+	}
+	w := reclaimWalk{webUID: webUID, uid: uid, gid: gid, dry: dry, dev: st.Dev}
 	err = w.dir(html, home+"/"+dirHTML, 0) // closes html
 	return w.n, err
 }
@@ -73,6 +79,7 @@ func reclaim(home string, webUID, uid, gid int, dry bool) (int, error) {
 type reclaimWalk struct {
 	webUID, uid, gid int
 	dry              bool
+	dev              uint64 // html's filesystem: the walk stays on it
 	n                int
 }
 
@@ -108,6 +115,9 @@ func (w *reclaimWalk) entry(dirfd int, name, show string, depth int) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("%s: %w", show, err)
+	}
+	if st.Dev != w.dev {
+		return nil // a file system mounted below html is not the user's
 	}
 	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
 	isFile := st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink == 1

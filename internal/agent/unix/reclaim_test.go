@@ -2,6 +2,7 @@ package unix
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -59,6 +60,23 @@ func TestReclaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	owned[html+"/fifo"] = web
+
+	// A file system mounted below html (an admin's) is left alone.
+	if err := os.Mkdir(html+"/mnt", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", html+"/mnt").CombinedOutput(); err == nil {
+		t.Cleanup(func() {
+			// html is renamed below: the mount moved with it.
+			for _, m := range []string{html + "/mnt", html + ".real/mnt"} {
+				exec.Command("umount", m).Run()
+			}
+		})
+		mk(html+"/mnt/webfile", web, false)
+	} else {
+		t.Logf("no tmpfs mount here (%v: %s): the mount case is not checked", err, out)
+	}
+	owned[html+"/mnt"] = 0
 
 	uidOf := func(p string) int {
 		var st syscall.Stat_t
