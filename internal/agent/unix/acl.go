@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -102,31 +103,15 @@ var errNotDir = errors.New("html is not a directory (a symlink or a file is in i
 
 // readWebACL reads the access and default ACL of home/html without
 // following a symlink in home or html (both are the user's to replace).
-// The directory above home is the agent's (HomeBase) and trusted.
 func readWebACL(home string, uid, webGID int) (webACL, error) {
 	var st webACL
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	base, err := unix.Open(filepath.Dir(home), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return st, fmt.Errorf("%s: %w", filepath.Dir(home), err)
+	fd, err := openDocRoot(home)
+	if errors.Is(err, fs.ErrNotExist) {
+		st.missing = true
+		return st, nil
 	}
-	defer unix.Close(base)
-	fd := base
-	for _, name := range []string{filepath.Base(home), dirHTML} {
-		next, err := unix.Openat(fd, name, flags, 0)
-		if fd != base {
-			unix.Close(fd)
-		}
-		switch {
-		case errors.Is(err, unix.ENOENT):
-			st.missing = true
-			return st, nil
-		case errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR):
-			return st, errNotDir
-		case err != nil:
-			return st, fmt.Errorf("%s/%s: %w", home, dirHTML, err)
-		}
-		fd = next
+	if err != nil {
+		return st, err
 	}
 	defer unix.Close(fd)
 	var lists [2][]aclEntry
@@ -146,6 +131,33 @@ func readWebACL(home string, uid, webGID int) (webACL, error) {
 		}
 	}
 	return judgeACL(lists[0], lists[1], uid, webGID), nil
+}
+
+// openDocRoot opens home/html without following a symlink in home or html
+// (both are the user's to replace); the directory above home is the
+// agent's (HomeBase) and trusted. Nothing there wraps fs.ErrNotExist; a
+// symlink or file in place of either is errNotDir.
+func openDocRoot(home string) (int, error) {
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	base, err := unix.Open(filepath.Dir(home), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", filepath.Dir(home), err)
+	}
+	fd := base
+	for _, name := range []string{filepath.Base(home), dirHTML} {
+		next, err := unix.Openat(fd, name, flags, 0)
+		unix.Close(fd)
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			return -1, fmt.Errorf("%s/%s: %w", home, dirHTML, fs.ErrNotExist)
+		case errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR):
+			return -1, errNotDir
+		case err != nil:
+			return -1, fmt.Errorf("%s/%s: %w", home, dirHTML, err)
+		}
+		fd = next
+	}
+	return fd, nil
 }
 
 // judgeACL derives the state from the access and default entries.
@@ -292,7 +304,7 @@ func (r *userRun) webDAV(u agent.User, d desired) error {
 	switch {
 	case err != nil && want:
 		return fmt.Errorf("FrontPage cannot publish: %w", err)
-	case err != nil || st.missing:
+	case err != nil:
 		return nil // no document root of ours: nothing granted to take back
 	case st.unsupported && want:
 		r.aclUnsupported = true
@@ -302,7 +314,7 @@ func (r *userRun) webDAV(u agent.User, d desired) error {
 	case !want && st.web && !st.unsupported:
 		err = r.setfacl(hostHTML, revokeArgs(d.uid, r.o.WebGroup, hostHTML), -1)
 	}
-	if err != nil || !frontPageDue(r.b, u.ID, r.created, want) {
+	if err != nil || st.missing || !frontPageDue(r.b, u.ID, r.created, want) {
 		return err
 	}
 	return r.reclaim(hostHome, d)

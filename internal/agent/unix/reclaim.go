@@ -3,8 +3,8 @@ package unix
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,38 +33,17 @@ const maxReclaimDepth = 64
 
 // reclaim gives what webUID owns under home/html to uid:gid and returns
 // how many entries changed. With dry it changes nothing and counts what
-// it would change. The directory above home is the agent's (HomeBase).
+// it would change.
 func reclaim(home string, webUID, uid, gid int, dry bool) (int, error) {
 	if webUID < 0 || webUID == uid {
 		return 0, nil
 	}
-	base, err := unix.Open(filepath.Dir(home), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return 0, nil // no home yet (a dry run of a new user)
+	html, err := openDocRoot(home)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // no document root yet (a dry run of a new user)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", filepath.Dir(home), err)
-	}
-	defer unix.Close(base)
-	const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	h, err := unix.Openat(base, filepath.Base(home), dirFlags, 0)
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return 0, nil
-	case errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR):
-		return 0, fmt.Errorf("%s is not a directory (a symlink or a file is in its place)", home)
-	case err != nil:
-		return 0, fmt.Errorf("%s: %w", home, err)
-	}
-	defer unix.Close(h)
-	html, err := unix.Openat(h, dirHTML, dirFlags, 0)
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return 0, nil
-	case errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR):
-		return 0, errNotDir
-	case err != nil:
-		return 0, fmt.Errorf("%s/%s: %w", home, dirHTML, err)
+		return 0, err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(html, &st); err != nil {
