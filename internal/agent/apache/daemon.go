@@ -293,22 +293,35 @@ func (d Daemon) stageUser(fsys agent.FS, stage Options, p *prepared, gids map[st
 		p.undo[path] = old
 		f, want := p.stage[path]
 		if !want {
-			if err := fsys.Remove(path); err != nil {
-				return err
+			if err == nil { // there is something to remove
+				if err := fsys.Remove(path); err != nil {
+					return err
+				}
 			}
 			continue
 		}
 		if old != nil && bytes.Equal(old, f.Data) {
 			continue // the common case of a full run: nothing to stage
 		}
-		if err := fsys.MkdirAll(parentDir(path), 0o755, 0, 0); err != nil {
-			return err
-		}
-		if _, err := fsys.WriteFile(path, f.Data, f.Mode, 0, gids[f.Group]); err != nil {
+		if _, err := writeFile(fsys, path, f, gids); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeFile writes f at path, making the parent directories only when
+// they are missing: a full run writes into the same few directories ten
+// thousand times.
+func writeFile(fsys agent.FS, path string, f File, gids map[string]int) (bool, error) {
+	changed, err := fsys.WriteFile(path, f.Data, f.Mode, 0, gids[f.Group])
+	if !errors.Is(err, fs.ErrNotExist) {
+		return changed, err
+	}
+	if err := fsys.MkdirAll(parentDir(path), 0o755, 0, 0); err != nil {
+		return false, err
+	}
+	return fsys.WriteFile(path, f.Data, f.Mode, 0, gids[f.Group])
 }
 
 // unstage puts p's staged files back as they were before the batch (the
@@ -345,16 +358,13 @@ func (d Daemon) swapUser(fsys agent.FS, live Options, p *prepared, gids map[stri
 			if rerr == nil && old != nil {
 				changed = true
 			}
-			if err := fsys.Remove(path); err != nil {
-				return apacheChanged, fpmChanged, err
+			if !errors.Is(rerr, fs.ErrNotExist) {
+				if err := fsys.Remove(path); err != nil {
+					return apacheChanged, fpmChanged, err
+				}
 			}
-		} else {
-			if err := fsys.MkdirAll(parentDir(path), 0o755, 0, 0); err != nil {
-				return apacheChanged, fpmChanged, err
-			}
-			if changed, err = fsys.WriteFile(path, f.Data, f.Mode, 0, gids[f.Group]); err != nil {
-				return apacheChanged, fpmChanged, err
-			}
+		} else if changed, err = writeFile(fsys, path, f, gids); err != nil {
+			return apacheChanged, fpmChanged, err
 		}
 		if changed && isFPM {
 			fpmChanged = true
