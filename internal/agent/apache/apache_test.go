@@ -7,23 +7,16 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"kontor/internal/agent"
 	"kontor/internal/panel"
+	"kontor/internal/testenv"
 )
-
-// -update rewrites the golden files from the current output:
-//
-//	go test ./internal/agent/apache -update
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // zeroReader makes certificate creation deterministic (Ed25519 signing
 // ignores it; it is only here so nothing random is ever read).
@@ -114,45 +107,6 @@ func dump(f Files) []byte {
 	return b.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", file, firstDiff(want, got))
-	}
-}
-
-// firstDiff shows the first differing line.
-func firstDiff(want, got []byte) string {
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return fmt.Sprintf("line %d:\nwant: %q\ngot:  %q", i+1, w, g)
-		}
-	}
-	return "(lengths differ)"
-}
-
 // goldenCases are the users of the golden files; each shows one aspect.
 func goldenCases(t testing.TB) []struct {
 	name string
@@ -239,7 +193,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.name, dump(f))
+			testenv.Golden(t, c.name, dump(f))
 		})
 	}
 }
@@ -249,7 +203,7 @@ func TestGoldenGlobal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "global", dump(f))
+	testenv.Golden(t, "global", dump(f))
 }
 
 // TestGoldenNoSharedIP shows the fallback to *:80 when the admin
@@ -260,7 +214,7 @@ func TestGoldenNoSharedIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "no_shared_ip", dump(f))
+	testenv.Golden(t, "no_shared_ip", dump(f))
 }
 
 // TestSwitches checks the SVC-2 contract directly on the output: a switch
@@ -494,7 +448,7 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 			if !bytes.Equal(dump(got), dump(want)) {
-				t.Errorf("other users' output changed or the bad user leaked:\n%s", firstDiff(dump(want), dump(got)))
+				t.Errorf("other users' output changed or the bad user leaked:\n%s", testenv.FirstDiff(dump(want), dump(got)))
 			}
 		})
 	}

@@ -3,11 +3,8 @@ package bind
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,9 +14,8 @@ import (
 
 	"kontor/internal/agent"
 	"kontor/internal/panel"
+	"kontor/internal/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // day is the fixed "today" of every test, so serials are stable.
 var day = time.Date(2024, time.June, 15, 9, 30, 0, 0, time.UTC)
@@ -125,19 +121,7 @@ func TestGolden(t *testing.T) {
 				t.Errorf("next has %d zones, files %d", len(next), len(files)-1)
 			}
 			got := dump(files)
-			path := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (run with -update after checking):\n%s", path, got)
-			}
+			testenv.Golden(t, name, got)
 			// Same state, same bytes: a second run from the recorded
 			// state changes nothing.
 			files2, next2, _ := RenderAll(st, next, day.Add(48*time.Hour), zoneDir)

@@ -1,39 +1,12 @@
 package cron
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"kontor/internal/agent"
+	"kontor/internal/testenv"
 )
-
-// -update rewrites the golden files from the current output:
-//
-//	go test ./internal/agent/cron -update
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("differs from %s:\n--- got\n%s--- want\n%s", p, got, want)
-	}
-}
 
 func user(login string, jobs ...agent.CronJob) agent.User {
 	return agent.User{ID: 7, Login: login, UID: 20007, Home: "/home/" + login, Cron: jobs}
@@ -55,7 +28,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name, got)
+			testenv.Golden(t, name, got)
 		})
 	}
 }

@@ -1,16 +1,15 @@
 package fsys
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"kontor/internal/testenv"
+)
 
 func numbered(from, to int) string {
 	var b strings.Builder
@@ -46,22 +45,7 @@ func TestDiffGolden(t *testing.T) {
 	for _, c := range diffCases {
 		t.Run(c.name, func(t *testing.T) {
 			got := Diff("/etc/kontor/"+c.name+".conf", []byte(c.old), []byte(c.new))
-			golden := filepath.Join("testdata", "diff", c.name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Diff differs from %s:\n--- got\n%s--- want\n%s", golden, got, want)
-			}
+			testenv.Golden(t, "diff/"+c.name, []byte(got))
 		})
 	}
 }

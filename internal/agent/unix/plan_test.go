@@ -9,6 +9,7 @@ import (
 	"kontor/internal/agent"
 	"kontor/internal/agent/fsys"
 	"kontor/internal/panel"
+	"kontor/internal/testenv"
 )
 
 func TestRenderSSHDGolden(t *testing.T) {
@@ -16,7 +17,7 @@ func TestRenderSSHDGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "sshd", b)
+	testenv.Golden(t, "sshd", b)
 }
 
 // The users of the create plan: one per shell level, a locked one, and
@@ -49,7 +50,7 @@ func TestPlanCreate(t *testing.T) {
 	if len(res.Failed) > 0 || res.Err != nil {
 		t.Fatalf("failed: %s %v", failures(res), res.Err)
 	}
-	golden(t, "plan_create", []byte(out))
+	testenv.Golden(t, "plan_create", []byte(out))
 	// A dry run changes nothing on disk.
 	if _, err := os.Stat(s.host("home/web1")); !os.IsNotExist(err) {
 		t.Errorf("dry run created the home: %v", err)
@@ -86,7 +87,7 @@ func TestPlanModify(t *testing.T) {
 	if len(res.Failed) > 0 || res.Err != nil {
 		t.Fatalf("failed: %s %v", failures(res), res.Err)
 	}
-	golden(t, "plan_modify", []byte(out))
+	testenv.Golden(t, "plan_modify", []byte(out))
 	if len(b.Created) != 0 {
 		t.Errorf("existing users reported as created: %v", b.Created)
 	}
@@ -114,7 +115,7 @@ func TestPlanLockUnlock(t *testing.T) {
 	if len(res.Failed) > 0 || res.Err != nil {
 		t.Fatalf("failed: %s %v", failures(res), res.Err)
 	}
-	golden(t, "plan_lock", []byte(out))
+	testenv.Golden(t, "plan_lock", []byte(out))
 }
 
 func TestPlanDelete(t *testing.T) {
@@ -136,7 +137,7 @@ func TestPlanDelete(t *testing.T) {
 	b.Gone = []agent.Gone{{ID: 1, Login: "web1"}, {ID: 7, Login: "web7"}, {ID: 5, Login: "web5"}}
 	b.Full = true
 	out, res := dryRun(t, s, Removal{Opt: testOptions()}, b)
-	golden(t, "plan_delete", []byte(out))
+	testenv.Golden(t, "plan_delete", []byte(out))
 	if res.Failed[7] == nil || !strings.Contains(res.Failed[7].Error(), "outside the agent's range") {
 		t.Errorf("web7 outside the range: got %v", res.Failed[7])
 	}

@@ -1,10 +1,8 @@
 package webalizer
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,12 +15,8 @@ import (
 	"kontor/internal/agent"
 	"kontor/internal/agent/fsys"
 	"kontor/internal/panel"
+	"kontor/internal/testenv"
 )
-
-// -update rewrites the golden files from the current output:
-//
-//	go test ./internal/agent/webalizer -update
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	userHash     = "$2y$11$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0"
@@ -39,33 +33,12 @@ func testUser() agent.User {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	file := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- want\n%s\n--- got\n%s", file, want, got)
-	}
-}
-
 func TestGoldenConf(t *testing.T) {
 	conf, err := RenderConf(testUser(), "example.com", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "example.com.conf", conf)
+	testenv.Golden(t, "example.com.conf", conf)
 
 	idn, err := panel.NormalizeDomain("d", "münchen-bäckerei.de")
 	if err != nil {
@@ -77,8 +50,8 @@ func TestGoldenConf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "index.html", renderIndex(cu))
-	golden(t, "htpasswd", renderHTPasswd(cu))
+	testenv.Golden(t, "index.html", renderIndex(cu))
+	testenv.Golden(t, "htpasswd", renderHTPasswd(cu))
 
 	if _, err := RenderConf(testUser(), "other.example", Options{}); err == nil {
 		t.Error("a domain the user does not have was rendered")
