@@ -1,6 +1,10 @@
 package stats
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
 
 // VCombined is Apache's "vhost_combined" access log:
 //
@@ -46,9 +50,7 @@ func (p *vcombinedParser) Flush() { p.hosts.flush(p.t, SourceWeb) }
 const (
 	hcBad   = iota // ends the line as malformed
 	hcOK           // a-z 0-9 . - _
-	hcUpper        // A-Z: lower-cased before the lookup
-	hcColon        // the port follows
-	hcSpace        // end of the field
+	hcUpper        // A-Z: lower-cased for the resolver
 )
 
 var hostClass = func() (t [256]uint8) {
@@ -62,8 +64,6 @@ var hostClass = func() (t [256]uint8) {
 		t[c] = hcUpper
 	}
 	t['.'], t['-'], t['_'] = hcOK, hcOK, hcOK
-	t[':'] = hcColon
-	t[' '] = hcSpace
 	return t
 }()
 
@@ -91,55 +91,34 @@ func (p *vcombinedParser) line(l []byte) bool {
 	if n := len(l); n > 0 && l[n-1] == '\r' {
 		l = l[:n-1]
 	}
-	// %v, lower-cased, without its port.
-	i, upper := 0, false
-host:
-	for ; i < len(l); i++ {
-		switch hostClass[l[i]] {
-		case hcOK:
-		case hcUpper:
-			upper = true
-		case hcColon, hcSpace:
-			break host
-		default:
-			return false
-		}
-	}
-	if i == 0 || i > 253 || i >= len(l) {
+	// "%v:%p" or "%v". The name as written is the key of the host cache:
+	// a name found there was checked and resolved when it was first seen,
+	// so the usual line costs one vectorised search and one hash here.
+	k := bytes.IndexByte(l, ' ')
+	if k <= 0 {
 		return false
 	}
-	host := l[:i]
-	if host[len(host)-1] == '.' {
-		host = host[:len(host)-1]
-		if len(host) == 0 {
-			return false
+	key := l[:k]
+	if digit(key[k-1]) {
+		// The port: one to five digits after the last colon. Digits
+		// without a colon end the name itself.
+		j := k - 1
+		for j >= 0 && digit(key[j]) {
+			j--
 		}
-	}
-	if l[i] == ':' {
-		i++
-		start := i
-		for i < len(l) && l[i] >= '0' && l[i] <= '9' {
-			i++
-		}
-		if i == start || i-start > 5 || i >= len(l) || l[i] != ' ' {
-			return false
-		}
-	}
-	if upper {
-		n := copy(p.host[:], host)
-		for j := 0; j < n; j++ {
-			if c := p.host[j]; c >= 'A' && c <= 'Z' {
-				p.host[j] = c + 'a' - 'A'
+		if j >= 0 && key[j] == ':' {
+			if k-1-j > 5 {
+				return false
 			}
+			key = key[:j]
 		}
-		host = p.host[:n]
 	}
 	// %h %l %u, then %t: [10/Oct/2026:13:55:36 +0200]. Three fields
 	// before the date tell a vhost log from a plain combined one, whose
 	// client address would otherwise pass for a vhost.
-	rest := l[i:]
-	b := bytes.IndexByte(rest, '[')
-	if b < 0 || len(rest) < b+30 || bytes.Count(rest[:b], space) < 4 {
+	rest := l[k:]
+	b, spaces := dateBracket(rest)
+	if b < 0 || len(rest) < b+30 || spaces < 4 {
 		return false
 	}
 	date := rest[b+1:]
@@ -195,14 +174,18 @@ host:
 	if j < len(f) && f[j] != ' ' {
 		return false
 	}
-	h := p.hosts.hash(host)
-	if s := p.hosts.get(h, host); s != nil {
-		s.count(p.t, SourceWeb, day, n)
+	h, e := p.hosts.find(key)
+	if e != nil {
+		p.hosts.count(e, p.t, SourceWeb, day, n)
 		return true
 	}
+	host, ok := vhostName(key, &p.host)
+	if !ok {
+		return false
+	}
 	u := p.r.Host(host)
-	if s := p.hosts.put(h, host, u); s != nil {
-		s.count(p.t, SourceWeb, day, n)
+	if e := p.hosts.put(h, key, host, u); e != nil {
+		p.hosts.count(e, p.t, SourceWeb, day, n)
 	} else if u >= 0 {
 		p.t.Add(u, day, SourceWeb, n, 1)
 	} else {
@@ -211,7 +194,77 @@ host:
 	return true
 }
 
-var space = []byte{' '}
+// vhostName checks the host name of a line (%v, without the port) and
+// returns it lower-cased (in scratch when that changes it) and without a
+// trailing dot.
+func vhostName(key []byte, scratch *[256]byte) ([]byte, bool) {
+	if len(key) == 0 || len(key) > 253 {
+		return nil, false
+	}
+	upper := false
+	for _, c := range key {
+		switch hostClass[c] {
+		case hcOK:
+		case hcUpper:
+			upper = true
+		default:
+			return nil, false
+		}
+	}
+	host := key
+	if host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
+	}
+	if len(host) == 0 {
+		return nil, false
+	}
+	if upper {
+		n := copy(scratch[:], host)
+		for j := 0; j < n; j++ {
+			if c := scratch[j]; c >= 'A' && c <= 'Z' {
+				scratch[j] = c + 'a' - 'A'
+			}
+		}
+		host = scratch[:n]
+	}
+	return host, true
+}
+
+// dateBracket returns the index of the first '[' in b and the number of
+// spaces before it, -1 if there is none. It looks at eight bytes at a
+// time: the fields between the vhost and the date are short, and a byte
+// loop over them cost more than the rest of the line.
+func dateBracket(b []byte) (int, int) {
+	const (
+		ones     = 0x0101010101010101
+		low7     = 0x7f7f7f7f7f7f7f7f
+		spaces   = ' ' * ones
+		brackets = '[' * ones
+	)
+	// zeros has the high bit of each byte of x that is zero, exactly (no
+	// borrow from one byte to the next, unlike (x-ones)&^x).
+	zeros := func(x uint64) uint64 { return ^((x&low7 + low7) | x | low7) }
+	n, off := 0, 0
+	for ; off+8 <= len(b); off += 8 {
+		x := binary.LittleEndian.Uint64(b[off:])
+		sp := zeros(x ^ spaces)
+		if br := zeros(x ^ brackets); br != 0 {
+			at := bits.TrailingZeros64(br) / 8
+			sp &= 1<<(8*at) - 1
+			return off + at, n + bits.OnesCount64(sp)
+		}
+		n += bits.OnesCount64(sp)
+	}
+	for ; off < len(b); off++ {
+		switch b[off] {
+		case '[':
+			return off, n
+		case ' ':
+			n++
+		}
+	}
+	return -1, n
+}
 
 func digit(c byte) bool { return c >= '0' && c <= '9' }
 

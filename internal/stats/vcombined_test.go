@@ -202,23 +202,24 @@ func TestTallyJumpingDays(t *testing.T) {
 	}
 }
 
-// The host cache holds at most half its slots; names beyond it, and names
-// too long for a slot, are still attributed and summed right.
+// The host cache holds at most maxHostCache names, its index at most half
+// full; names beyond it, and names longer than an entry holds inline, are
+// still attributed and summed right.
 func TestHostCacheIsBounded(t *testing.T) {
 	tg := testTargets()
 	var b strings.Builder
-	for i := 0; i < hostCacheSlots; i++ {
+	for i := 0; i < maxHostCache; i++ {
 		fmt.Fprintf(&b, "x%d.example.com 192.0.2.1 - - [14/Mar/2026:10:00:00 +0100] \"GET / HTTP/1.1\" 200 1\n", i)
 	}
-	long := strings.Repeat("a", maxCachedHost+1) + ".other.org"
+	long := strings.Repeat("a", inlineHost+1) + ".other.org"
 	for _, h := range []string{"www.shop.example.com", "www.shop.example.com", long, long} {
 		fmt.Fprintf(&b, "%s 192.0.2.1 - - [14/Mar/2026:10:00:00 +0100] \"GET / HTTP/1.1\" 200 10\n", h)
 	}
 	tally := NewTally()
 	p := VCombined{}.NewParser(NewResolver(tg), tally).(*vcombinedParser)
 	p.Parse([]byte(b.String()))
-	if p.hosts.used > hostCacheSlots/2 || len(p.hosts.slots) > hostCacheSlots {
-		t.Errorf("cache holds %d in %d slots", p.hosts.used, len(p.hosts.slots))
+	if len(p.hosts.entries) > maxHostCache || len(p.hosts.index) > 2*maxHostCache {
+		t.Errorf("cache holds %d in %d slots", len(p.hosts.entries), len(p.hosts.index))
 	}
 	p.Flush()
 	want := "1 20260314 web 16384 16384\n2 20260314 web 20 2\n4 20260314 web 20 2\n"
