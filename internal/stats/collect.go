@@ -138,12 +138,16 @@ func (c *Collector) Collect(ctx context.Context, logs []LogFile) (*Report, error
 		rep.Files = append(rep.Files, fr)
 		rep.Bytes += fr.Bytes
 	}
-	users := map[int32]bool{}
-	for _, cell := range total.Cells() {
+	users := 0 // the cells are ordered by user
+	cells := total.Cells()
+	batch.Cells = make([]store.TrafficCell, 0, len(cells))
+	for i, cell := range cells {
 		batch.Cells = append(batch.Cells, store.TrafficCell{UserID: tg.Users[cell.User], Day: int(cell.Day),
 			Source: cell.Source.String(), Bytes: cell.Bytes, Hits: cell.Hits})
 		rep.Traffic[cell.Source].add(cell.Sum)
-		users[cell.User] = true
+		if i == 0 || cell.User != cells[i-1].User {
+			users++
+		}
 	}
 	for _, u := range total.Unassigned() {
 		batch.Unassigned = append(batch.Unassigned, store.UnassignedCell{Day: int(u.Day), Source: u.Source.String(),
@@ -155,7 +159,7 @@ func (c *Collector) Collect(ctx context.Context, logs []LogFile) (*Report, error
 	if rep.UsageChanged, err = c.Store.CommitTraffic(ctx, batch); err != nil {
 		return nil, err
 	}
-	rep.Users = len(users)
+	rep.Users = users
 	top := c.Top
 	if top == 0 {
 		top = TopUnassigned

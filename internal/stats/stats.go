@@ -94,10 +94,15 @@ type Tally struct {
 	// It is a dense slice (a few dozen KB for thousands of users) that
 	// stays in the CPU cache, unlike a map with an entry per user and day.
 	cur []slot
-	// The finished days, appended as they finish: a key may repeat
-	// until compact sorts them and adds up the repeats. Appending costs
-	// a fraction of a map insert, and a run finishes tens of thousands
-	// of days.
+	// months add up the finished days of the first two months seen in
+	// place, per user, source and day: a run over a month of logs
+	// finishes tens of thousands of user-days (each vhost's day ends in
+	// the cache of each goroutine), and an addition in place costs less
+	// than appending each and sorting them later.
+	months [2]denseMonth
+	// The finished days of other months, appended as they finish: a key
+	// may repeat until compact sorts them and adds up the repeats.
+	// Appending costs a fraction of a map insert.
 	cells      []Cell
 	compacted  int // len(cells) after the last compact
 	unassigned map[unassignedKey]*Sum
@@ -112,6 +117,49 @@ type Tally struct {
 type slot struct {
 	day Day // 0: empty
 	Sum
+}
+
+// denseMonth is one month of a tally's finished days.
+type denseMonth struct {
+	month int32 // yyyymm; 0: not in use
+	// users holds, by user index, the user's sums by source and day of
+	// the month; nil for a user without traffic in the month. A day with
+	// no hits and no bytes is no cell.
+	users []*[numSources][32]Sum
+}
+
+// add adds sum to the user's day; false if day is not of the month.
+func (m *denseMonth) add(user int32, day Day, src Source, sum Sum) bool {
+	if int32(day)/100 != m.month {
+		return false
+	}
+	if int(user) >= len(m.users) {
+		m.users = append(m.users, make([]*[numSources][32]Sum, int(user)+1-len(m.users))...)
+	}
+	u := m.users[user]
+	if u == nil {
+		u = new([numSources][32]Sum)
+		m.users[user] = u
+	}
+	u[src][day%100].add(sum)
+	return true
+}
+
+// appendCells appends the user's cells of the month in order of day and
+// source.
+func (m *denseMonth) appendCells(out []Cell, user int32) []Cell {
+	if m.month == 0 || int(user) >= len(m.users) || m.users[user] == nil {
+		return out
+	}
+	u := m.users[user]
+	for d := 1; d < 32; d++ {
+		for src := Source(0); src < numSources; src++ {
+			if s := u[src][d]; s != (Sum{}) {
+				out = append(out, Cell{User: user, Day: Day(m.month*100 + int32(d)), Source: src, Sum: s})
+			}
+		}
+	}
+	return out
 }
 
 type unassignedKey struct {
@@ -148,6 +196,15 @@ func (t *Tally) Add(user int32, day Day, src Source, bytes, hits int64) {
 }
 
 func (t *Tally) addCell(user int32, day Day, src Source, sum Sum) {
+	for i := range t.months {
+		m := &t.months[i]
+		if m.month == 0 {
+			m.month = int32(day) / 100
+		}
+		if m.add(user, day, src, sum) {
+			return
+		}
+	}
 	t.cells = append(t.cells, Cell{User: user, Day: day, Source: src, Sum: sum})
 	if len(t.cells) >= 2*t.compacted+compactMin {
 		// A log whose lines jump between days finishes a day per line:
@@ -248,10 +305,18 @@ func (t *Tally) AddUnassigned(name []byte, day Day, src Source, bytes, hits int6
 func (t *Tally) Merge(o *Tally) {
 	o.flush()
 	if t.empty() {
-		t.cells, t.compacted, t.unassigned, t.names = o.cells, o.compacted, o.unassigned, o.names
+		t.months, t.cells, t.compacted, t.unassigned, t.names = o.months, o.cells, o.compacted, o.unassigned, o.names
 		t.Lines, t.Malformed, t.Bytes = o.Lines, o.Malformed, o.Bytes
 		*o = Tally{}
 		return
+	}
+	for i := range o.months {
+		m := &o.months[i]
+		for u := range m.users {
+			for _, c := range m.appendCells(nil, int32(u)) {
+				t.addCell(c.User, c.Day, c.Source, c.Sum)
+			}
+		}
 	}
 	t.cells = append(t.cells, o.cells...)
 	if len(t.cells) >= 2*t.compacted+compactMin {
@@ -272,7 +337,7 @@ func (t *Tally) empty() bool {
 			return false
 		}
 	}
-	return len(t.cells) == 0 && len(t.unassigned) == 0 && t.Lines == 0 && t.Malformed == 0 && t.Bytes == 0
+	return t.months[0].month == 0 && len(t.cells) == 0 && len(t.unassigned) == 0 && t.Lines == 0 && t.Malformed == 0 && t.Bytes == 0
 }
 
 // Cells returns the per-user sums, ordered by user, day and source.
@@ -281,7 +346,47 @@ func (t *Tally) Cells() []Cell {
 	if len(t.cells) != t.compacted {
 		t.compact()
 	}
-	return append([]Cell(nil), t.cells...)
+	// Per user, the two months in order, then the other months' cells
+	// merged in: each part is in order already.
+	first, second := &t.months[0], &t.months[1]
+	if second.month != 0 && second.month < first.month {
+		first, second = second, first
+	}
+	users := max(len(first.users), len(second.users))
+	out := make([]Cell, 0, len(t.cells)+users*32)
+	var mine []Cell
+	rest := t.cells
+	for u := int32(0); int(u) < users || len(rest) > 0; u++ {
+		mine = first.appendCells(mine[:0], u)
+		mine = second.appendCells(mine, u)
+		i := 0
+		for i < len(rest) && rest[i].User == u {
+			i++
+		}
+		out = mergeCells(out, mine, rest[:i])
+		rest = rest[i:]
+	}
+	return out
+}
+
+// mergeCells appends the cells of a and b, each in order, to out in order,
+// adding up those with the same key.
+func mergeCells(out, a, b []Cell) []Cell {
+	for len(a) > 0 || len(b) > 0 {
+		var c Cell
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0].order() < b[0].order():
+			c, a = a[0], a[1:]
+		case len(a) == 0 || b[0].order() < a[0].order():
+			c, b = b[0], b[1:]
+		default:
+			c = a[0]
+			c.add(b[0].Sum)
+			a, b = a[1:], b[1:]
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // Unassigned returns the traffic of unknown names, ordered by name, day
@@ -359,22 +464,30 @@ type Targets struct {
 // id). Names are compared in lower case.
 func NewTargets(domains, logins map[string]int64) *Targets {
 	t := &Targets{domains: make(map[string]int32, len(domains)), logins: make(map[string]int32, len(logins))}
+	// User indexes follow the account ids, so cells ordered by user
+	// index are ordered as the store writes them (and do not depend on
+	// map order).
 	index := map[int64]int32{}
-	user := func(id int64) int32 {
-		i, ok := index[id]
-		if !ok {
-			i = int32(len(t.Users))
-			index[id] = i
-			t.Users = append(t.Users, id)
+	for _, m := range []map[string]int64{domains, logins} {
+		for _, id := range m {
+			index[id] = 0
 		}
-		return i
 	}
-	// Sorted, so user indexes do not depend on map order.
+	t.Users = make([]int64, 0, len(index))
+	for id := range index {
+		t.Users = append(t.Users, id)
+	}
+	slices.Sort(t.Users)
+	for i, id := range t.Users {
+		index[id] = int32(i)
+	}
+	// Sorted, so which of two names that differ only in case wins does
+	// not depend on map order.
 	for _, name := range sortedKeys(domains) {
-		t.domains[strings.TrimSuffix(strings.ToLower(name), ".")] = user(domains[name])
+		t.domains[strings.TrimSuffix(strings.ToLower(name), ".")] = index[domains[name]]
 	}
 	for _, name := range sortedKeys(logins) {
-		t.logins[strings.ToLower(name)] = user(logins[name])
+		t.logins[strings.ToLower(name)] = index[logins[name]]
 	}
 	return t
 }

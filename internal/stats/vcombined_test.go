@@ -2,7 +2,9 @@ package stats
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -241,5 +243,60 @@ func TestTopUnassigned(t *testing.T) {
 	}
 	if n := len(tally.TopUnassigned(0)); n != 0 {
 		t.Errorf("top 0: %d", n)
+	}
+}
+
+// A tally adds the days of two months in place and appends the others;
+// merged tallies that saw other months first, and days added through the
+// current-day slots, must come out as a plain map of sums would.
+func TestTallyMonthsMatchModel(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	type key struct {
+		user int32
+		day  Day
+		src  Source
+	}
+	model := map[key]Sum{}
+	tallies := []*Tally{NewTally(), NewTally(), NewTally()}
+	months := []int32{202511, 202512, 202601, 202602}
+	for i := 0; i < 20000; i++ {
+		month := months[rnd.IntN(len(months))]
+		if i < 2 {
+			// The first tally, which the total takes over, sees a later
+			// month first.
+			month = months[3-3*i]
+		}
+		k := key{int32(rnd.IntN(60)), Day(month*100 + int32(1+rnd.IntN(31))), Source(rnd.IntN(int(numSources)))}
+		s := Sum{Bytes: int64(rnd.IntN(1000)), Hits: 1 + int64(rnd.IntN(3))}
+		m := model[k]
+		m.add(s)
+		model[k] = m
+		tl := tallies[rnd.IntN(len(tallies))]
+		if i < 2 {
+			tl = tallies[0]
+		}
+		if i < 2 || rnd.IntN(2) == 0 {
+			tl.addCell(k.user, k.day, k.src, s)
+		} else {
+			tl.Add(k.user, k.day, k.src, s.Bytes, s.Hits)
+		}
+	}
+	total := NewTally()
+	for _, tl := range tallies {
+		total.Merge(tl)
+	}
+	var want []Cell
+	for k, s := range model {
+		want = append(want, Cell{User: k.user, Day: k.day, Source: k.src, Sum: s})
+	}
+	slices.SortFunc(want, cellOrder)
+	if got := total.Cells(); !reflect.DeepEqual(got, want) {
+		t.Errorf("cells differ from the model: %d cells, want %d", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("first difference at %d: %+v, want %+v", i, got[i], want[i])
+				break
+			}
+		}
 	}
 }
