@@ -2,10 +2,11 @@ package stats
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"kontor/internal/testenv"
 )
 
 // The vcombined parser is written for speed (a host cache keyed by the
@@ -172,10 +173,10 @@ func TestVCombinedAgreesWithReference(t *testing.T) {
 		tally := parse(t, VCombined{}, tg, strings.Join(lines, "\n")+"\n")
 		wantCells, wantUnknown, wantMalformed := referenceTally(tg, lines)
 		if got := sums(tg, tally); got != wantCells {
-			t.Fatalf("round %d: cells differ from the reference:\n%s", round, firstDiffLine(got, wantCells))
+			t.Fatalf("round %d: cells differ from the reference:\n%s", round, testenv.FirstDiff([]byte(wantCells), []byte(got)))
 		}
 		if got := unassigned(tally); got != wantUnknown {
-			t.Fatalf("round %d: unassigned differ from the reference:\n%s", round, firstDiffLine(got, wantUnknown))
+			t.Fatalf("round %d: unassigned differ from the reference:\n%s", round, testenv.FirstDiff([]byte(wantUnknown), []byte(got)))
 		}
 		if tally.Malformed != wantMalformed || tally.Lines != int64(len(lines)) {
 			for _, l := range lines {
@@ -202,22 +203,4 @@ func FuzzVCombinedAgreesWithReference(f *testing.F) {
 			t.Fatalf("%q: parser %q %q %d, reference %q %q %d", l, got, unassigned(tally), tally.Malformed, wantCells, wantUnknown, wantMalformed)
 		}
 	})
-}
-
-// firstDiffLine shows the first line where got and want differ.
-func firstDiffLine(got, want string) string {
-	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
-	for i := 0; i < max(len(g), len(w)); i++ {
-		var a, b string
-		if i < len(g) {
-			a = g[i]
-		}
-		if i < len(w) {
-			b = w[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d: got %q, want %q", i+1, a, b)
-		}
-	}
-	return "(same)"
 }
