@@ -122,10 +122,10 @@ type slot struct {
 // denseMonth is one month of a tally's finished days.
 type denseMonth struct {
 	month int32 // yyyymm; 0: not in use
-	// users holds, by user index, the user's sums by source and day of
-	// the month; nil for a user without traffic in the month. A day with
-	// no hits and no bytes is no cell.
-	users []*[numSources][32]Sum
+	// days holds, by user index * numSources + source, the sums of the
+	// month by day (512 bytes); nil for a user and source without
+	// traffic in the month. A day with no hits and no bytes is no cell.
+	days []*[32]Sum
 }
 
 // add adds sum to the user's day; false if day is not of the month.
@@ -133,29 +133,45 @@ func (m *denseMonth) add(user int32, day Day, src Source, sum Sum) bool {
 	if int32(day)/100 != m.month {
 		return false
 	}
-	if int(user) >= len(m.users) {
-		m.users = append(m.users, make([]*[numSources][32]Sum, int(user)+1-len(m.users))...)
+	i := int(user)*int(numSources) + int(src)
+	if i >= len(m.days) {
+		m.days = append(m.days, make([]*[32]Sum, i+1-len(m.days))...)
 	}
-	u := m.users[user]
-	if u == nil {
-		u = new([numSources][32]Sum)
-		m.users[user] = u
+	d := m.days[i]
+	if d == nil {
+		d = new([32]Sum)
+		m.days[i] = d
 	}
-	u[src][day%100].add(sum)
+	d[day%100].add(sum)
 	return true
+}
+
+// users is one more than the highest user index with traffic in the month.
+func (m *denseMonth) users() int {
+	return (len(m.days) + int(numSources) - 1) / int(numSources)
 }
 
 // appendCells appends the user's cells of the month in order of day and
 // source.
 func (m *denseMonth) appendCells(out []Cell, user int32) []Cell {
-	if m.month == 0 || int(user) >= len(m.users) || m.users[user] == nil {
+	if m.month == 0 || int(user) >= m.users() {
 		return out
 	}
-	u := m.users[user]
+	var src [numSources]*[32]Sum
+	some := false
+	for s := range src {
+		if i := int(user)*int(numSources) + s; i < len(m.days) {
+			src[s] = m.days[i]
+			some = some || src[s] != nil
+		}
+	}
+	if !some {
+		return out
+	}
 	for d := 1; d < 32; d++ {
-		for src := Source(0); src < numSources; src++ {
-			if s := u[src][d]; s != (Sum{}) {
-				out = append(out, Cell{User: user, Day: Day(m.month*100 + int32(d)), Source: src, Sum: s})
+		for s, days := range src {
+			if days != nil && days[d] != (Sum{}) {
+				out = append(out, Cell{User: user, Day: Day(m.month*100 + int32(d)), Source: Source(s), Sum: days[d]})
 			}
 		}
 	}
@@ -312,7 +328,7 @@ func (t *Tally) Merge(o *Tally) {
 	}
 	for i := range o.months {
 		m := &o.months[i]
-		for u := range m.users {
+		for u := range m.users() {
 			for _, c := range m.appendCells(nil, int32(u)) {
 				t.addCell(c.User, c.Day, c.Source, c.Sum)
 			}
@@ -352,7 +368,7 @@ func (t *Tally) Cells() []Cell {
 	if second.month != 0 && second.month < first.month {
 		first, second = second, first
 	}
-	users := max(len(first.users), len(second.users))
+	users := max(first.users(), second.users())
 	out := make([]Cell, 0, len(t.cells)+users*32)
 	var mine []Cell
 	rest := t.cells
