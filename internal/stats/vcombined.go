@@ -1,10 +1,6 @@
 package stats
 
-import (
-	"bytes"
-	"encoding/binary"
-	"math/bits"
-)
+import "bytes"
 
 // VCombined is Apache's "vhost_combined" access log:
 //
@@ -117,8 +113,8 @@ func (p *vcombinedParser) line(l []byte) bool {
 	// before the date tell a vhost log from a plain combined one, whose
 	// client address would otherwise pass for a vhost.
 	rest := l[k:]
-	b, spaces := dateBracket(rest)
-	if b < 0 || len(rest) < b+30 || spaces < 4 {
+	b := bytes.IndexByte(rest, '[')
+	if b < 0 || len(rest) < b+30 || !fourSpaces(rest[:b]) {
 		return false
 	}
 	date := rest[b+1:]
@@ -230,40 +226,24 @@ func vhostName(key []byte, scratch *[256]byte) ([]byte, bool) {
 	return host, true
 }
 
-// dateBracket returns the index of the first '[' in b and the number of
-// spaces before it, -1 if there is none. It looks at eight bytes at a
-// time: the fields between the vhost and the date are short, and a byte
-// loop over them cost more than the rest of the line.
-func dateBracket(b []byte) (int, int) {
-	const (
-		ones     = 0x0101010101010101
-		low7     = 0x7f7f7f7f7f7f7f7f
-		spaces   = ' ' * ones
-		brackets = '[' * ones
-	)
-	// zeros has the high bit of each byte of x that is zero, exactly (no
-	// borrow from one byte to the next, unlike (x-ones)&^x).
-	zeros := func(x uint64) uint64 { return ^((x&low7 + low7) | x | low7) }
-	n, off := 0, 0
-	for ; off+8 <= len(b); off += 8 {
-		x := binary.LittleEndian.Uint64(b[off:])
-		sp := zeros(x ^ spaces)
-		if br := zeros(x ^ brackets); br != 0 {
-			at := bits.TrailingZeros64(br) / 8
-			sp &= 1<<(8*at) - 1
-			return off + at, n + bits.OnesCount64(sp)
-		}
-		n += bits.OnesCount64(sp)
+// fourSpaces reports whether b, which begins with a space, holds at
+// least four. The second is the first after the start; the usual "- - "
+// after it is short, so only the client address is searched, with the
+// vectorised search.
+func fourSpaces(b []byte) bool {
+	s := bytes.IndexByte(b[1:], ' ')
+	if s < 0 {
+		return false
 	}
-	for ; off < len(b); off++ {
-		switch b[off] {
-		case '[':
-			return off, n
-		case ' ':
-			n++
+	n := 2
+	for _, c := range b[s+2:] {
+		if c == ' ' {
+			if n++; n == 4 {
+				return true
+			}
 		}
 	}
-	return -1, n
+	return false
 }
 
 func digit(c byte) bool { return c >= '0' && c <= '9' }
