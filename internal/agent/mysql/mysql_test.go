@@ -367,8 +367,11 @@ func TestMariaDB(t *testing.T) {
 		if alive(open) {
 			t.Errorf("a session opened before the lock still runs")
 		}
+		// A killed session can stay listed, as "Killed", until its
+		// thread notices the flag (MariaDB's KILL only sets it); it runs
+		// nothing more. Sessions not killed must be none.
 		var n0 int
-		if err := f.root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'web1'").Scan(&n0); err != nil || n0 != 0 {
+		if err := f.root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'web1' AND COMMAND <> 'Killed'").Scan(&n0); err != nil || n0 != 0 {
 			t.Errorf("web1 sessions after the lock: %d (%v), want 0", n0, err)
 		}
 		eq(t, "databases kept while locked", f.databases("web1\\_%"), "web1_1_x", "web1_shop")
