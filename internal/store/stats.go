@@ -478,18 +478,12 @@ func appendDays(b []byte, days *trafficDays) []byte {
 		}
 		first = false
 		b = strconv.AppendInt(b, int64(d), 10)
-		b = append(b, ':')
-		b = strconv.AppendInt(b, t.WebBytes, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, t.WebHits, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, t.FTPBytes, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, t.FTPHits, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, t.MailBytes, 10)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, t.MailHits, 10)
+		sep := byte(':')
+		for _, v := range [...]int64{t.WebBytes, t.WebHits, t.FTPBytes, t.FTPHits, t.MailBytes, t.MailHits} {
+			b = append(b, sep)
+			b = strconv.AppendInt(b, v, 10)
+			sep = ','
+		}
 	}
 	return b
 }
